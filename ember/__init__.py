@@ -1,0 +1,46 @@
+"""ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``."""
+from __future__ import annotations
+
+from ember import _dtype
+from ember._device import device
+from ember._dtype import (
+    bool_ as bool,  # noqa: A004 - PyTorch's name
+    can_cast,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    uint8,
+)
+from ember._tensor import Size, Tensor
+from ember.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from ember.ops import MODULES as _OP_MODULES
+from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from ember import autograd  # noqa: E402
+
+half = float16
+float = float32  # noqa: A001
+double = float64
+short = int16
+int = int32  # noqa: A001
+long = int64
+
+for _m in _OP_MODULES:
+    globals().update({_n: getattr(_m, _n) for _n in _m.__all__})
+del _m
+
+__version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""dtypes and PyTorch's type-promotion rules.
+
+A dtype wraps a NumPy dtype.  Promotion works by *category* (bool < integer < floating): the
+higher category wins, and within a category the wider type wins, exactly as `torch.result_type`
+does.  Python scalars and 0-dim tensors only take part when they raise the category.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A tensor element type (``ember.float32`` ...), printed as PyTorch prints it."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "is_complex", "_cat")
+
+    def __init__(self, name: str, np_dtype: type, cat: int) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = cat == _FLOAT
+        self.is_signed = self.np.kind in "if"
+        self.is_complex = False
+        self._cat = cat
+
+    def __repr__(self) -> str:
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return self.name
+
+    def to_real(self) -> "dtype":
+        return self
+
+
+bool_ = dtype("bool", np.bool_, _BOOL)
+uint8 = dtype("uint8", np.uint8, _INT)
+int8 = dtype("int8", np.int8, _INT)
+int16 = dtype("int16", np.int16, _INT)
+int32 = dtype("int32", np.int32, _INT)
+int64 = dtype("int64", np.int64, _INT)
+float16 = dtype("float16", np.float16, _FLOAT)
+float32 = dtype("float32", np.float32, _FLOAT)
+float64 = dtype("float64", np.float64, _FLOAT)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+_FROM_NP = {d.np: d for d in ALL}
+
+_default = float32
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The ember dtype of a NumPy dtype; TypeError for types PyTorch has no tensor for."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        d = np.dtype(np_dtype)
+        if d in _FROM_NP:
+            return _FROM_NP[d]
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{d.name}. The only supported types are: "
+            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+        ) from None
+
+
+def get_default_dtype() -> dtype:
+    return _default
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default = d
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The smallest dtype both can be cast to, by PyTorch's category rules."""
+    if type1 is type2:
+        return type1
+    if type1._cat != type2._cat:
+        return type1 if type1._cat > type2._cat else type2
+    return _FROM_NP[np.promote_types(type1.np, type2.np)]
+
+
+def _scalar_dtype(value) -> dtype:
+    if isinstance(value, (bool, np.bool_)):
+        return bool_
+    if isinstance(value, (int, np.integer)):
+        return int64
+    if isinstance(value, (float, np.floating)):
+        return _default
+    raise TypeError(f"result_type(): unsupported operand of type {type(value).__name__}")
+
+
+def result_type(*operands) -> dtype:
+    """PyTorch's three-tier promotion: dimensioned tensors, then 0-dim tensors, then scalars."""
+    dims = zero = scal = None
+    for o in operands:
+        dt = getattr(o, "dtype", None)
+        if isinstance(dt, dtype):
+            if o.dim() > 0:
+                dims = dt if dims is None else promote_types(dims, dt)
+            else:
+                zero = dt if zero is None else promote_types(zero, dt)
+        elif isinstance(o, dtype):
+            dims = o if dims is None else promote_types(dims, o)
+        else:
+            sd = _scalar_dtype(o)
+            # bool scalars stay bool, ints promote to int64, floats to the default dtype
+            scal = sd if scal is None or sd._cat > scal._cat else scal
+    result = dims
+    for tier in (zero, scal):
+        if tier is not None and (result is None or tier._cat > result._cat):
+            result = tier
+    if result is None:
+        raise TypeError("result_type() needs at least one operand")
+    return result
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether an op may write a result of dtype ``from_`` into a tensor of dtype ``to``."""
+    return from_._cat <= to._cat

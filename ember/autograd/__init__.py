@@ -1,0 +1,118 @@
+"""``ember.autograd``: backward, grad, custom Functions, grad modes and gradient checks."""
+from __future__ import annotations
+
+from ember.autograd import graph
+from ember.autograd.engine import run_backward
+from ember.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+
+def _as_tuple(x) -> tuple:
+    if x is None:
+        return ()
+    from ember._tensor import Tensor
+
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _make_grads(outputs, grads, create_graph: bool) -> list:
+    from ember._tensor import Tensor
+    from ember.ops.creation import ones_like
+
+    result = []
+    for out, g in zip(outputs, grads):
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out._data.dtype.kind != "f":
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got "
+                    f"{out.dtype}"
+                )
+            g = ones_like(out)
+        elif not isinstance(g, Tensor):
+            raise TypeError(
+                f"gradients can be either Tensors or None, but got {type(g).__name__}"
+            )
+        elif g.shape != out.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has "
+                f"a shape of {out.shape}."
+            )
+        result.append(g if create_graph else g.detach())
+    return result
+
+
+def _check_outputs(outputs) -> None:
+    for i, t in enumerate(outputs):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate into ``.grad`` of the leaves (or of ``inputs``) the gradient of ``tensors``."""
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(
+            f"got {len(grads)} gradients for {len(tensors)} tensors; they must match"
+        )
+    _check_outputs(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = _as_tuple(inputs) or None
+    if inputs is not None:
+        for t in inputs:
+            if not t._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    run_backward(tensors, _make_grads(tensors, grads, create_graph), retain_graph,
+                 create_graph, inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
+         materialize_grads: bool = False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    _check_outputs(outputs)
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, _make_grads(outputs, grads, create_graph), retain_graph,
+                          create_graph, inputs, capture=True)
+    for i, g in enumerate(result):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                from ember.ops.creation import zeros_like
+
+                result[i] = zeros_like(inputs[i])
+    return tuple(result)
+
+
+from ember.autograd.function import Function, FunctionCtx, once_differentiable  # noqa: E402
+from ember.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+
+__all__ = [
+    "Function", "FunctionCtx", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck",
+    "graph", "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable",
+    "set_grad_enabled",
+]

@@ -1,0 +1,174 @@
+"""``Op``: how one differentiable op is written, and how applying it records the graph.
+
+An op subclasses ``Op`` and defines two static methods::
+
+    class Exp(Op):
+        @staticmethod
+        def forward(ctx, x):            # xp arrays in, xp array(s) out
+            y = get_xp(x).exp(x)
+            ctx.save_for_backward(y)     # arrays that are inputs or outputs come back as Tensors
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):        # Tensors in, one Tensor (or None) per forward argument out
+            (y,) = ctx.saved_tensors
+            return grad * y
+
+``Exp.apply(t)`` unwraps Tensors, runs ``forward`` and, only when grad mode is on and some input
+requires grad, records ``ctx`` as the output's ``grad_fn``.  Because ``backward`` is written with
+ember ops, it is differentiable itself (``create_graph=True``).  Gradients of broadcast inputs
+are summed back to the input's shape here, once, so no op repeats that.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ember._device import get_xp
+from ember._dtype import from_numpy_dtype
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.graph import FREED, Node, SavedTensor, _sequence, accumulator
+
+_state = grad_mode._state
+
+
+class Op(Node):
+    """A differentiable op (see the module docstring)."""
+
+    view = False  # output 0 shares memory with input 0 (view, transpose, slicing ...)
+
+    forward = None
+    backward = None
+
+    def save_for_backward(self, *arrays) -> None:
+        self._to_save = arrays
+
+    def mark_non_differentiable(self, *arrays) -> None:
+        self._non_diff = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(FREED)
+        saved = self._saved
+        if saved is None:
+            return ()
+        return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in saved)
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = object.__new__(cls)
+        out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        record = _state["enabled"] and any(
+            a._requires_grad for a in args if isinstance(a, Tensor)
+        )
+        multi = type(out) is tuple
+        outs = out if multi else (out,)
+        results = []
+        if not record:
+            for o in outs:
+                if not hasattr(o, "shape") or isinstance(o, np.generic):
+                    o = np.asarray(o)
+                results.append(Tensor._make(o))
+        else:
+            ctx._seq = next(_sequence)
+            ctx.next_functions = tuple(
+                (a.grad_fn or accumulator(a), a._output_nr)
+                if isinstance(a, Tensor) and a._requires_grad
+                else (None, 0)
+                for a in args
+            )
+            ctx.needs_input_grad = tuple(f[0] is not None for f in ctx.next_functions)
+            ctx._in_meta = tuple(
+                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
+            )
+            non_diff = getattr(ctx, "_non_diff", ())
+            for i, o in enumerate(outs):
+                if not hasattr(o, "shape") or isinstance(o, np.generic):
+                    o = np.asarray(o)
+                if o.dtype.kind == "f" and not any(o is n for n in non_diff):
+                    results.append(Tensor._make(o, ctx, i))
+                else:
+                    results.append(Tensor._make(o))
+            ctx._out_meta = tuple((r._data.shape, r._data.dtype) for r in results)
+            to_save = getattr(ctx, "_to_save", None)
+            if to_save:
+                ctx._saved = tuple(_pack(s, args, results) for s in to_save)
+                del ctx._to_save
+        if cls.view:
+            src = args[0]
+            r = results[0]
+            if np.may_share_memory(r._data, src._data):
+                r._vc = src._vc
+                r._base = src if src._base is None else src._base
+                r._view_src = (src, cls, args[1:], kwargs)
+        return tuple(results) if multi else results[0]
+
+    def _apply_backward(self, grads: list) -> list:
+        if None in grads:
+            grads = [
+                g if g is not None else Tensor._make(np.zeros(*meta))
+                for g, meta in zip(grads, self._out_meta)
+            ]
+        res = self.backward(self, *grads)
+        if type(res) is not tuple:
+            res = (res,)
+        out = []
+        for g, need, meta in zip(res, self.needs_input_grad, self._in_meta):
+            if g is None or not need:
+                out.append(None)
+                continue
+            shape, dtype = meta
+            if g._data.shape != shape:
+                g = sum_to(g, shape)
+            if g._data.dtype != dtype:
+                g = g.to(from_numpy_dtype(dtype))
+            out.append(g)
+        return out
+
+
+def _pack(a, args, results):
+    """Keep a saved array as the Tensor it came from (input or output), else as a constant."""
+    for r in results:
+        if a is r._data:
+            return SavedTensor(None, a, r._output_nr, r._vc) if r.grad_fn is not None else r
+    for t in args:
+        if isinstance(t, Tensor) and a is t._data:
+            return SavedTensor(t)
+    return Tensor._make(a) if hasattr(a, "shape") else a
+
+
+class SumTo(Op):
+    """Sum a broadcast gradient back to the shape of the input it was broadcast from."""
+
+    @staticmethod
+    def forward(ctx, g, shape):
+        ctx.shape = g.shape
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+        )
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        return g.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return BroadcastTo.apply(grad, ctx.shape), None
+
+
+class BroadcastTo(Op):
+    view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return get_xp(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SumTo.apply(grad, ctx.shape), None
+
+
+def sum_to(t: Tensor, shape: tuple) -> Tensor:
+    return t if t._data.shape == tuple(shape) else SumTo.apply(t, tuple(shape))
