@@ -1,10 +1,13 @@
 """ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``."""
 from __future__ import annotations
 
-from ember import _dtype
+from ember import _dtype, autograd, cuda, testing
+from ember._api import *
 from ember._device import device
 from ember._dtype import (
-    bool_ as bool,  # noqa: A004 - PyTorch's name
+    bool_ as bool,
+)
+from ember._dtype import (
     can_cast,
     dtype,
     float16,
@@ -30,13 +33,12 @@ from ember.autograd.grad_mode import (
 )
 from ember.ops import MODULES as _OP_MODULES
 from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from ember import autograd  # noqa: E402
 
 half = float16
-float = float32  # noqa: A001
+float = float32
 double = float64
 short = int16
-int = int32  # noqa: A001
+int = int32
 long = int64
 
 for _m in _OP_MODULES:
