@@ -24,6 +24,7 @@ from ember._dtype import (
     uint8,
 )
 from ember._tensor import Size, Tensor
+from ember._tensor_str import set_printoptions
 from ember.autograd.grad_mode import (
     enable_grad,
     inference_mode,
