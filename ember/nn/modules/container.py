@@ -119,7 +119,7 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __iadd__(self, modules) -> ModuleList:
+    def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other) -> ModuleList:
@@ -230,7 +230,7 @@ class ParameterList(Module):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __iadd__(self, params) -> ParameterList:
+    def __iadd__(self, params):
         return self.extend(params)
 
     def append(self, value) -> ParameterList:
@@ -296,7 +296,7 @@ class ParameterDict(Module):
         return (self[k] for k in self._keys)
 
     def get(self, key: str, default=None):
-        return self[key] if key in self else default
+        return getattr(self, key) if key in self._keys else default
 
     def pop(self, key: str):
         v = self[key]
