@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ember import _dtype, autograd, cuda, nn, optim, testing
+from ember import linalg
 from ember._api import *
 from ember._device import device
 from ember._dtype import (
