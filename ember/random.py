@@ -6,9 +6,14 @@ device.
 """
 from __future__ import annotations
 
+import contextlib
+import json
+
 import numpy as np
 
 from ember._device import as_device
+
+_DEFAULT_SEED = 67280421310721
 
 
 class Generator:
@@ -16,20 +21,21 @@ class Generator:
 
     def __init__(self, device="cpu") -> None:
         self.device = as_device(device)
-        self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> "Generator":
+        """Restart the stream from ``seed`` (any int in [-2**63, 2**64))."""
         seed = int(seed)
-        if seed < -(2**63) or seed >= 2**64:
+        if not -(2**63) <= seed < 2**64:
             raise RuntimeError(
-                "Overflow when unpacking long long"
+                f"Overflow when unpacking long long: seed {seed} must lie in [-2**63, 2**64)"
             )
         self._seed = seed % 2**64
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
     def seed(self) -> int:
+        """Seed from fresh OS entropy and return the seed used."""
         s = int(np.random.SeedSequence().entropy % 2**63)
         self.manual_seed(s)
         return s
@@ -38,17 +44,28 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        """The full state as a uint8 tensor, to give back to ``set_state``."""
         from ember._tensor import Tensor
 
-        import pickle
+        blob = json.dumps({"seed": self._seed, "state": self._rng.bit_generator.state})
+        return Tensor._make(np.frombuffer(blob.encode(), dtype=np.uint8).copy())
 
-        raw = np.frombuffer(pickle.dumps(self._rng.bit_generator.state), dtype=np.uint8)
-        return Tensor._make(raw.copy())
-
-    def set_state(self, state) -> "Generator":
-        import pickle
-
-        self._rng.bit_generator.state = pickle.loads(state._data.tobytes())
+    def set_state(self, new_state) -> "Generator":
+        """Restore a state returned by ``get_state``."""
+        data = getattr(new_state, "_data", None)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise TypeError(
+                "set_state(): expected a torch.ByteTensor from get_state(), got "
+                f"{type(new_state).__name__}"
+            )
+        try:
+            saved = json.loads(data.tobytes().decode())
+            self._rng.bit_generator.state = saved["state"]
+        except (ValueError, KeyError, TypeError):
+            raise RuntimeError(
+                "set_state(): the tensor is not a state returned by get_state()"
+            ) from None
+        self._seed = saved["seed"]
         return self
 
 
@@ -56,11 +73,12 @@ default_generator = Generator()
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (and CuPy's, when a GPU is in use)."""
+    """Seed the default generator."""
     return default_generator.manual_seed(seed)
 
 
 def seed() -> int:
+    """Seed the default generator from OS entropy; returns the seed."""
     return default_generator.seed()
 
 
@@ -69,13 +87,36 @@ def initial_seed() -> int:
 
 
 def get_rng_state():
+    """The default generator's state as a uint8 tensor."""
     return default_generator.get_state()
 
 
 def set_rng_state(new_state) -> None:
+    """Restore the default generator's state from ``get_rng_state()``."""
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, device_type: str = "cuda"):
+    """Within the block, random draws do not advance the default generator's stream.
+
+    ``devices`` and ``device_type`` are accepted for PyTorch's signature: every device draws
+    from the default generator in ember.
+    """
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def rng(generator: Generator | None) -> np.random.Generator:
     """The NumPy generator to draw from: the given one's, or the default's."""
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator, got {type(generator).__name__}"
+        )
     return (generator or default_generator)._rng
