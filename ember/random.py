@@ -23,7 +23,7 @@ class Generator:
         self.device = as_device(device)
         self.manual_seed(_DEFAULT_SEED)
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed`` (any int in [-2**63, 2**64))."""
         seed = int(seed)
         if not -(2**63) <= seed < 2**64:
@@ -50,7 +50,7 @@ class Generator:
         blob = json.dumps({"seed": self._seed, "state": self._rng.bit_generator.state})
         return Tensor._make(np.frombuffer(blob.encode(), dtype=np.uint8).copy())
 
-    def set_state(self, new_state) -> "Generator":
+    def set_state(self, new_state) -> Generator:
         """Restore a state returned by ``get_state``."""
         data = getattr(new_state, "_data", None)
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
