@@ -1,0 +1,2 @@
+"""``ember.utils``: data loading."""
+from ember.utils import data
