@@ -112,7 +112,7 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list[Subset]:
     n = len(dataset)
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
-        counts = [int(math.floor(n * frac)) for frac in lengths]
+        counts = [math.floor(n * frac) for frac in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         for i, c in enumerate(counts):
