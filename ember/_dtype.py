@@ -14,7 +14,7 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 class dtype:
     """A tensor element type (``ember.float32`` ...), printed as PyTorch prints it."""
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "is_complex", "_cat")
+    __slots__ = ("_cat", "is_complex", "is_floating_point", "is_signed", "itemsize", "name", "np")
 
     def __init__(self, name: str, np_dtype: type, cat: int) -> None:
         self.name = name
@@ -29,9 +29,9 @@ class dtype:
         return "torch." + self.name
 
     def __reduce__(self):
-        return self.name
+        return _by_name, (self.name,)
 
-    def to_real(self) -> "dtype":
+    def to_real(self) -> dtype:
         return self
 
 
@@ -47,6 +47,24 @@ float64 = dtype("float64", np.float64, _FLOAT)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _FROM_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+# PyTorch also accepts the Python types where a dtype is expected
+_FROM_PY = {bool: bool_, int: int64, float: float64}
+
+
+def _by_name(name: str) -> dtype:
+    """Unpickle a dtype as the one canonical object of that name."""
+    return _BY_NAME[name]
+
+
+def _as_dtype(d, fn: str, arg: str, pos: int) -> dtype:
+    if isinstance(d, dtype):
+        return d
+    if isinstance(d, type) and d in _FROM_PY:
+        return _FROM_PY[d]
+    raise TypeError(
+        f"{fn}(): argument '{arg}' (position {pos}) must be torch.dtype, not {type(d).__name__}"
+    )
 
 _default = float32
 
@@ -71,13 +89,18 @@ def get_default_dtype() -> dtype:
 
 def set_default_dtype(d: dtype) -> None:
     global _default
-    if not isinstance(d, dtype) or not d.is_floating_point:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the "
+                        "default type")
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
     _default = d
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both can be cast to, by PyTorch's category rules."""
+    type1 = _as_dtype(type1, "promote_types", "type1", 1)
+    type2 = _as_dtype(type2, "promote_types", "type2", 2)
     if type1 is type2:
         return type1
     if type1._cat != type2._cat:
@@ -86,11 +109,12 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
 
 
 def _scalar_dtype(value) -> dtype:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool):
         return bool_
     if isinstance(value, (int, np.integer)):
         return int64
-    if isinstance(value, (float, np.floating)):
+    # PyTorch reads a NumPy bool scalar as a float number
+    if isinstance(value, (float, np.floating, np.bool_)):
         return _default
     raise TypeError(f"result_type(): unsupported operand of type {type(value).__name__}")
 
@@ -122,4 +146,6 @@ def result_type(*operands) -> dtype:
 
 def can_cast(from_: dtype, to: dtype) -> bool:
     """Whether an op may write a result of dtype ``from_`` into a tensor of dtype ``to``."""
+    from_ = _as_dtype(from_, "can_cast", "from_", 1)
+    to = _as_dtype(to, "can_cast", "to", 2)
     return from_._cat <= to._cat
