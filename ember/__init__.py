@@ -1,7 +1,7 @@
 """ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``."""
 from __future__ import annotations
 
-from ember import _dtype, autograd, cuda, nn, optim, testing, utils
+from ember import _dtype, autograd, cuda, datasets, nn, optim, testing, transforms, utils
 from ember import linalg
 from ember._api import *
 from ember._device import device

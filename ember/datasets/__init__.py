@@ -1,0 +1,2 @@
+"""``ember.datasets``: image datasets in torchvision's shape (``root, train, transform``)."""
+from ember.datasets.digits import Digits
