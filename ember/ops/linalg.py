@@ -532,7 +532,9 @@ def _einsum_grad(i: int, g: Tensor, ops: tuple, subs: list, out: str) -> Tensor:
             terms.append(c)
             tensors.append(_c(xp.ones(n, dtype=dt)))
             present.add(c)
-    return _einsum(terms, "".join(res), tensors)
+    grad = _einsum(terms, "".join(res), tensors)
+    want = tuple(max(a, b) for a, b in zip(grad._data.shape, ops[i]._data.shape))
+    return grad if want == grad._data.shape else expand(grad, want)
 
 
 def _einsum(subs: list, out: str, tensors: list) -> Tensor:
@@ -1325,7 +1327,7 @@ def linalg_norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=N
     """Vector norm (``dim`` int or 1-D input) or matrix norm (``dim`` a 2-tuple or 2-D input)."""
     if dim is not None:
         dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
-        if len(dims) == 1:
+        if len(dims) == 1 and not isinstance(ord, str):
             return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
         return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
     if ord is None:
