@@ -47,7 +47,9 @@ def test_matmul_int_and_errors():
     check_raises(lambda t, a, b: t.matmul(a, b), rand(2, 3), rand(4, 5))
     check_raises(lambda t, a, b: t.matmul(a, b), rand(3), rand(4))
     check_raises(lambda t, a, b: t.matmul(a, b), rand(2, 3), rand(3, 2, dtype=F32))
-    check_raises(lambda t, a, b: t.matmul(a, b), rand(2, 2, 3), rand(3, 3, 2))
+    e = check_raises(lambda t, a, b: t.matmul(a, b), rand(4, 2, 2, 3), rand(5, 3, 2))
+    assert str(e) == ("The size of tensor a (2) must match the size of tensor b (5) at "
+                      "non-singleton dimension 1")
     check_raises(lambda t, a: t.matmul(a, a), np.array(2.0))
     e = check_raises(lambda t, a, b: t.mm(a, b), rand(2, 3), rand(4, 5))
     assert "(2x3 and 4x5)" in str(e)
@@ -131,10 +133,13 @@ def test_cross_trace():
         check(lambda t, a, b: t.cross(a, b), rand(2, 3), rand(2, 3, seed=1))
     check_raises(lambda t, a, b: t.linalg.cross(a, b), rand(3, 2), rand(3, 2))
     check_raises(lambda t, a, b: t.linalg.cross(a, b), rand(3), rand(3, dtype=F32))
+    check_raises(lambda t, a, b: t.linalg.cross(a, b), rand(3), rand(4, 3))
+    check_raises(lambda t, a, b: t.linalg.cross(a, b), rand(2, 3), rand(4, 3))
     check(lambda t, a: t.trace(a), rand(3, 3))
     check(lambda t, a: a.trace(), rand(2, 4, dtype=F32))
     check(lambda t, a: t.trace(a), rand(3, 3, dtype=np.int32))
     check_raises(lambda t, a: t.trace(a), rand(2, 2, 2))
+    check_raises(lambda t, a: t.trace(a), np.ones((2, 2), dtype=bool))
 
 
 # ---- einsum and tensordot -----------------------------------------------------------------
@@ -295,6 +300,9 @@ def test_solve_errors():
     check_raises(lambda t, A, B: t.linalg.solve(A, B), np.eye(3), rand(2, 3))
     check_raises(lambda t, A, B: t.linalg.solve(A, B), np.eye(2, dtype=F32), rand(2))
     check_raises(lambda t, A, B: t.linalg.solve(A, B), rand(2, 3), rand(2))
+    check_raises(lambda t, A, B: t.linalg.solve(A, B), wellcond(2, 3, 3), rand(4, 3, 1))
+    check_raises(lambda t, A, B: t.linalg.solve_triangular(A, B, upper=True), np.eye(3),
+                 rand(3))
 
 
 # ---- factorizations ----------------------------------------------------------------------
@@ -458,6 +466,10 @@ def test_vector_norm_special_points():
     check(lambda t, a: t.linalg.vector_norm(a, dtype=t.float64), rand(3, dtype=F32))
     check_raises(lambda t, a: t.linalg.vector_norm(a), rand(3, dtype=np.int64))
     check_raises(lambda t, a: t.linalg.vector_norm(a, "fro"), rand(3))
+    check_raises(lambda t, a: t.linalg.vector_norm(a, math.inf), np.zeros((0, 3)))
+    check_raises(lambda t, a: t.linalg.vector_norm(a, -1), np.zeros((0, 3)))
+    check(lambda t, a: t.linalg.vector_norm(a, math.inf, dim=1), np.zeros((0, 3)))
+    check(lambda t, a: t.linalg.vector_norm(a), np.zeros((0, 3)))
 
 
 MATRIX_ORDS = ["fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2]

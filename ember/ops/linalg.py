@@ -107,11 +107,27 @@ def _check_matrix(op: str, A: Tensor, square: bool = True) -> None:
     _check_float(op, A)
 
 
+def _first(bad) -> int:
+    """Flat index of the first True of a (NumPy or CuPy) boolean array."""
+    return int(get_xp(bad).flatnonzero(bad.reshape(-1))[0])
+
+
 def _batch_prefix(bad) -> str:
     """``(Batch element i): `` for the first failing matrix of a batch, '' for one matrix."""
-    if bad.ndim == 0:
-        return ""
-    return f"(Batch element {int(np.flatnonzero(np.asarray(bad).reshape(-1))[0])}): "
+    return f"(Batch element {_first(bad)}): " if bad.ndim else ""
+
+
+def _broadcast_error(sa: tuple, sb: tuple) -> RuntimeError | None:
+    """PyTorch's error for shapes that do not broadcast (the rightmost clash), else None."""
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    for d in reversed(range(n)):
+        if pa[d] != pb[d] and 1 not in (pa[d], pb[d]):
+            return RuntimeError(
+                f"The size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at "
+                f"non-singleton dimension {d}"
+            )
+    return None
 
 
 def _zero_pivot(a: np.ndarray) -> int:
@@ -132,7 +148,7 @@ def _singular(op: str, a) -> LinAlgError:
     bad = xp.linalg.det(a) == 0
     if not bool(bad.any()):
         return LinAlgError(f"{op}: The input matrix is singular.")
-    first = a[np.unravel_index(int(np.flatnonzero(np.asarray(bad).reshape(-1))[0]), bad.shape)]
+    first = a[np.unravel_index(_first(bad), bad.shape)]
     pivot = _zero_pivot(first if isinstance(first, np.ndarray) else first.get())
     return LinAlgError(
         f"{op}: {_batch_prefix(bad)}The diagonal element {pivot} is zero, the inversion could "
@@ -207,16 +223,9 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})"
         )
-    if input._data.ndim > 2 and other._data.ndim > 2:
-        try:
-            np.broadcast_shapes(input._data.shape[:-2], other._data.shape[:-2])
-        except ValueError:
-            raise RuntimeError(
-                f"The size of tensor a ({input._data.shape[-3]}) must match the size of tensor b "
-                f"({other._data.shape[-3]}) at non-singleton dimension "
-                f"{max(input._data.ndim, other._data.ndim) - 3}: batch dims "
-                f"{list(input.shape[:-2])} and {list(other.shape[:-2])} do not broadcast"
-            ) from None
+    err = _broadcast_error(input._data.shape[:-2], other._data.shape[:-2])
+    if err is not None:
+        raise err
     return _out(Matmul.apply(input, other), out)
 
 
@@ -398,17 +407,11 @@ def _cross(op: str, a: Tensor, b: Tensor, dim: int) -> Tensor:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected scalar type {_name(a)} but found {_name(b)}")
     if a._data.ndim != b._data.ndim:
-        raise RuntimeError(
-            f"{op}: inputs must have the same number of dimensions (got {a._data.ndim} and "
-            f"{b._data.ndim}); unsqueeze the smaller one"
-        )
-    try:
-        shape = np.broadcast_shapes(a._data.shape, b._data.shape)
-    except ValueError:
-        raise RuntimeError(
-            f"{op}: shapes {list(a.shape)} and {list(b.shape)} cannot be broadcast together"
-        ) from None
-    d = _wrap_dim(dim, len(shape))
+        raise RuntimeError(f"{op}: inputs must have the same number of dimensions.")
+    err = _broadcast_error(a._data.shape, b._data.shape)
+    if err is not None:
+        raise err
+    d = _wrap_dim(dim, a._data.ndim)
     if a._data.shape[d] != 3 or b._data.shape[d] != 3:
         raise RuntimeError(
             f"{op}: inputs dimension {dim} must have length 3. Got {a._data.shape[d]} and "
@@ -423,10 +426,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
         warnings.warn(
             "Using torch.cross without specifying the dim arg is deprecated. Please either pass "
             "the dim explicitly or simply use torch.linalg.cross.", UserWarning, stacklevel=2)
-        try:
-            shape = np.broadcast_shapes(input._data.shape, other._data.shape)
-        except ValueError:
-            shape = input._data.shape
+        shape = tuple(max(p, q) for p, q in zip(input._data.shape, other._data.shape))
         if 3 not in shape:
             raise RuntimeError("no dimension of size 3 in input")
         dim = shape.index(3)
@@ -454,6 +454,8 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix (integer inputs give int64)."""
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return Trace.apply(input)
 
 
@@ -698,8 +700,8 @@ class Det(Op):
         A, d = ctx.saved_tensors
         sing = d._data == 0
         if bool(sing.any()):  # singular matrices get a zero gradient, as in PyTorch
-            m = _c(sing[..., None, None].astype(A._data.dtype))
-            A = add(mul(A, sub(_c(np.ones((), A._data.dtype)), m)), mul(m, _eye(A, A.shape[-1])))
+            m = sing[..., None, None].astype(A._data.dtype)
+            A = add(mul(A, _c(1 - m)), mul(_c(m), _eye(A, A.shape[-1])))
         scale = unsqueeze(unsqueeze(mul(g, d), -1), -1)
         return mul(scale, _mT(inv(A)))
 
@@ -787,13 +789,9 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
             f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
             f"{Bm._data.shape[-2] if Bm._data.ndim > 1 else 1}x{Bm._data.shape[-1]})"
         )
-    try:
-        np.broadcast_shapes(A._data.shape[:-2], Bm._data.shape[:-2])
-    except ValueError:
-        raise RuntimeError(
-            f"linalg.solve: batch dims of A {list(A.shape[:-2])} and B {list(Bm.shape[:-2])} "
-            "cannot be broadcast together"
-        ) from None
+    err = _broadcast_error(A._data.shape[:-2], Bm._data.shape[:-2])
+    if err is not None:
+        raise err
     X = Solve.apply(A, Bm) if left else _mT(Solve.apply(_mT(A), _mT(Bm)))
     return _out(squeeze(X, -1) if vector else X, out)
 
@@ -802,14 +800,14 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False, out=None) -> Tensor:
     """Solve a triangular system; only the triangle of ``A`` selected by ``upper`` is read."""
     _check_matrix("linalg.solve_triangular", A)
+    if B._data.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
     n = A._data.shape[-1]
     mask = _tri(A, n, -1 if unitriangular else 0)
     T = mul(A, _mT(mask) if upper else mask)
     if unitriangular:
         T = add(T, _eye(A, n))
-    if B._data.ndim < 2:
-        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
-                           "dimensions.")
     return _out(solve(T, B, left=left), out)
 
 
@@ -971,7 +969,7 @@ class SVD(Op):
         K = mul(F, sub(VhgV, _mT(VhgV)))
         inner = add(add(_scale_cols(J, S), _scale_rows(S, K)), _diag_embed(gS))
         gA = matmul(matmul(U, inner), Vh)
-        inv_s = div(_c(np.ones((), S._data.dtype)), S)
+        inv_s = pow(S, -1)
         if m > k:
             gA = add(gA, matmul(_scale_cols(sub(gU, matmul(U, UtgU)), inv_s), Vh))
         if n > k:
@@ -1274,7 +1272,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if dtype is not None:
         x = x.to(dtype)
     axes = _axes(dim, x._data.ndim) if x._data.ndim else None
-    if ord < 0 and x._data.size == 0:
+    reduced = x._data.shape if axes is None else [x._data.shape[a] for a in axes]
+    if (ord < 0 or math.isinf(ord)) and 0 in reduced:
         raise RuntimeError(
             f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
             "operation does not have an identity"
