@@ -574,9 +574,14 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         )
     dtype = DT.result_type(*[t for t in (mean, std) if isinstance(t, Tensor)])
 
+    shape = tuple((mean if tm else std).shape)
+    if tm and ts:
+        try:
+            shape = np.broadcast_shapes(tuple(mean.shape), tuple(std.shape))
+        except ValueError:
+            raise _broadcast_error(mean.shape, std.shape) from None
+
     def draw(m, s):
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s)) if tm and ts else np.shape(
-            m if tm else s)
         return (m + s * _std_normal(g, shape, dtype)).astype(dtype.np, copy=False)
 
     res = _SAMPLERS["Normal"].apply(mean, std, draw=draw)
@@ -717,18 +722,17 @@ def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None,
 # ---- in-place fills and samplers -------------------------------------------------------------
 
 
-def _broadcast_error(dst_shape: tuple, src_shape: tuple) -> RuntimeError:
-    n = max(len(dst_shape), len(src_shape))
-    a = (1,) * (n - len(dst_shape)) + tuple(dst_shape)
-    b = (1,) * (n - len(src_shape)) + tuple(src_shape)
-    for i in range(n - 1, -1, -1):
-        if a[i] != b[i] and b[i] != 1:
-            return RuntimeError(
-                f"The size of tensor a ({a[i]}) must match the size of tensor b ({b[i]}) at "
-                f"non-singleton dimension {i}"
-            )
-    return RuntimeError(f"copy_(): source of shape {list(src_shape)} is larger than the "
-                        f"destination {list(dst_shape)}")
+def _broadcast_error(a_shape: tuple, b_shape: tuple, a_expands: bool = True) -> RuntimeError:
+    """PyTorch's error for shapes that do not broadcast (``a`` may not expand for copy_)."""
+    n = max(len(a_shape), len(b_shape))
+    a = (1,) * (n - len(a_shape)) + tuple(a_shape)
+    b = (1,) * (n - len(b_shape)) + tuple(b_shape)
+    i = next(i for i in range(n - 1, -1, -1)
+             if a[i] != b[i] and b[i] != 1 and (a[i] != 1 or not a_expands))
+    return RuntimeError(
+        f"The size of tensor a ({a[i]}) must match the size of tensor b ({b[i]}) at "
+        f"non-singleton dimension {i}"
+    )
 
 
 class Copy(Op):
@@ -737,16 +741,18 @@ class Copy(Op):
     @staticmethod
     def forward(ctx, dst, src):
         src = D.move(src, D.device_of(dst)) if hasattr(src, "shape") else np.asarray(src)
+        ctx.src_dtype = src.dtype
         xp = D.get_xp(dst)
         try:
             b = xp.broadcast_to(src, dst.shape)
         except ValueError:
-            raise _broadcast_error(dst.shape, src.shape) from None
+            raise _broadcast_error(dst.shape, src.shape, a_expands=False) from None
         return b.astype(dst.dtype, copy=True)
 
     @staticmethod
     def backward(ctx, g):
-        return None, g
+        # cast before the broadcast sum, so that a float64 source sums in float64
+        return _zeros_of(g, ctx._in_meta[0]), g.to(DT.from_numpy_dtype(ctx.src_dtype))
 
 
 def copy(dst: Tensor, src) -> Tensor:
@@ -764,14 +770,14 @@ class Fill(Op):
 
     @staticmethod
     def forward(ctx, dst, value):
-        xp = D.get_xp(dst)
-        if hasattr(value, "shape"):
+        ctx.tensor_value = hasattr(value, "shape")
+        if ctx.tensor_value:
             value = D.move(value, D.device_of(dst))
-        return xp.full(dst.shape, value, dtype=dst.dtype)
+        return D.get_xp(dst).full(dst.shape, value, dtype=dst.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return None, g.sum()
+        return _zeros_of(g, ctx._in_meta[0]), (g.sum() if ctx.tensor_value else None)
 
 
 def fill(dst: Tensor, value) -> Tensor:
