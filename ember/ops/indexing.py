@@ -97,7 +97,7 @@ def _items(index, xp) -> list:
         elif hasattr(i, "__index__") and not isinstance(i, numbers.Number):
             items.append(("int", operator.index(i)))
         else:
-            raise IndexError(
+            raise (IndexError if isinstance(i, numbers.Number) else TypeError)(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                 f"are valid indices (got {type(i).__name__})"
             )
@@ -242,35 +242,42 @@ class IndexGrad(Op):
 
 
 def _take(g: Tensor, idx: tuple) -> Tensor:
-    return g if idx == (Ellipsis,) else AdvIndex.apply(g, idx)
+    return g if len(idx) == 1 and idx[0] is Ellipsis else AdvIndex.apply(g, idx)
 
 
 class IndexPut(Op):
-    """A copy of ``x`` with ``value`` written (or accumulated) at the advanced index ``idx``."""
+    """A copy of ``x`` with ``value`` written (or accumulated) at ``x[basic][idx]``."""
 
     @staticmethod
-    def forward(ctx, x, value, idx, accumulate=False):
-        ctx.idx, ctx.accumulate = idx, accumulate
+    def forward(ctx, x, value, idx, accumulate=False, basic=(Ellipsis,)):
+        ctx.idx, ctx.accumulate, ctx.basic = idx, accumulate, basic
         out = x.copy()
+        target = out[basic]  # a view of out
         try:
             if accumulate:
-                get_xp(x).add.at(out, idx, value)
+                get_xp(x).add.at(target, idx, value)
             else:
-                out[idx] = value
+                target[idx] = value
         except ValueError:
             raise RuntimeError(
                 f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot be "
-                f"broadcast to indexing result of shape {list(x[idx].shape)}"
+                f"broadcast to indexing result of shape {list(target[idx].shape)}"
             ) from None
         return out
 
     @staticmethod
     def backward(ctx, g):
-        gx = None
+        gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = g if ctx.accumulate else IndexPut.apply(g, g._data.dtype.type(0), ctx.idx)
-        gv = _take(g, ctx.idx) if ctx.needs_input_grad[1] else None
+            gx = g if ctx.accumulate else IndexPut.apply(g, g._data.dtype.type(0), ctx.idx, False,
+                                                         ctx.basic)
+        if ctx.needs_input_grad[1]:
+            gv = _take(g if _trivial(ctx.basic) else Index.apply(g, ctx.basic), ctx.idx)
         return gx, gv
+
+
+def _trivial(basic: tuple) -> bool:
+    return len(basic) == 1 and basic[0] is Ellipsis
 
 
 def _identity(reduce: str, dtype):
@@ -312,11 +319,11 @@ class ScatterReduce(Op):
         elif reduce == "mean":
             ctx.w = keep / cnt, 1.0 / cnt[idx]
         elif reduce in ("amax", "amin"):
-            self_is = keep & (x == out)
+            # ties share the gradient; like PyTorch, x counts as a tie even when excluded
+            n = (x == out).astype(x.dtype)
             src_is = src == out[idx]
-            n = self_is.astype(x.dtype)
             xp.add.at(n, idx, src_is)
-            ctx.w = xp.where(self_is, 1, 0) / xp.maximum(n, 1), src_is / xp.maximum(n[idx], 1)
+            ctx.w = (keep & (x == out)) / xp.maximum(n, 1), src_is / xp.maximum(n[idx], 1)
         else:
             zeros = ((x == 0) & keep).astype(np.int64)
             xp.add.at(zeros, idx, src == 0)
@@ -369,7 +376,7 @@ def getitem(input: Tensor, index) -> Tensor:
     basic, adv = _parse(index, input._data)
     if adv is None:
         return Index.apply(input, basic)
-    x = input if basic == (Ellipsis,) else Index.apply(input, basic)
+    x = input if _trivial(basic) else Index.apply(input, basic)
     return AdvIndex.apply(x, adv)
 
 
@@ -396,6 +403,11 @@ def _value(value, input: Tensor):
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value``: an in-place write (version bump; recorded when grad is needed)."""
     basic, adv = _parse(index, input._data)
+    if adv is not None and isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{_tname(input._data.dtype)} for the destination and {_tname(value._data.dtype)} for "
+            f"the source; cast the value with .to({input.dtype})")
     value = _value(value, input)
     recording = _state["enabled"] and (
         input._requires_grad or isinstance(value, Tensor) and value._requires_grad
@@ -414,12 +426,11 @@ def setitem(input: Tensor, index, value) -> None:
             ) from None
         input._vc[0] += 1
         return
-    view = input if basic == (Ellipsis,) else Index.apply(input, basic)
-    view._inplace(_index_put, value, adv if adv is not None else (Ellipsis,))
+    input._inplace(_setitem, value, adv if adv is not None else (Ellipsis,), basic)
 
 
-def _index_put(x: Tensor, value, idx) -> Tensor:
-    return IndexPut.apply(x, value, idx)
+def _setitem(x: Tensor, value, idx: tuple, basic: tuple) -> Tensor:
+    return IndexPut.apply(x, value, idx, False, basic)
 
 
 # ---- argument checks shared by the ops ------------------------------------------------------
@@ -582,6 +593,7 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """Reduce ``src`` into a copy of ``input`` at ``index`` with sum/prod/mean/amax/amin."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)
     if reduce not in _REDUCES:
         raise RuntimeError(
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
