@@ -1,11 +1,4 @@
-"""``ember.nn``: modules, parameters and layers."""
+"""``ember.nn``: modules, parameters, layers, ``functional`` and ``init``."""
+from ember.nn import functional, init
 from ember.nn.modules import *
-from ember.nn.modules import (
-    Module,
-    ModuleDict,
-    ModuleList,
-    ParameterDict,
-    ParameterList,
-    Sequential,
-)
 from ember.nn.parameter import Buffer, Parameter

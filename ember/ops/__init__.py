@@ -7,9 +7,9 @@ form, made here from the out-of-place op).
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.ops import creation, indexing, linalg, pointwise, reduction, shape
+from ember.ops import activation, creation, indexing, linalg, pointwise, reduction, shape
 
-MODULES = (creation, pointwise, reduction, shape, indexing, linalg)
+MODULES = (creation, pointwise, reduction, shape, indexing, linalg, activation)
 
 
 def _inplace_method(fn):

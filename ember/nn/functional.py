@@ -1,0 +1,83 @@
+"""``ember.nn.functional``: the stateless forms of the layers and losses (``F``)."""
+from __future__ import annotations
+
+import warnings
+
+from ember import _dtype as DT
+from ember._tensor import Tensor
+from ember.ops.activation import log_softmax, softmax, softmin
+from ember.ops.loss import MseLoss, _check_reduction, nll_loss
+from ember.ops.pointwise import relu, relu_
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias."""
+    out = input.matmul(weight.t())
+    return out if bias is None else out + bias
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross entropy of logits against class indices or class probabilities."""
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = log_softmax(input, class_dim)
+    n_classes = input.shape[class_dim]
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            raise RuntimeError(
+                f"cross_entropy: target of probabilities must have the input's shape "
+                f"{list(input.shape)}, got {list(target.shape)}"
+            )
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        w = 1 if weight is None else weight.reshape([-1] + [1] * (input.dim() - class_dim - 1))
+        losses = -(logp * target * w).sum(class_dim)
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / (losses.numel() if input.dim() > 1 else 1)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return loss
+    w = 1 if weight is None else weight.reshape([-1] + [1] * (input.dim() - class_dim - 1))
+    smooth = -(logp * w).sum(class_dim)
+    valid = target != ignore_index
+    smooth = smooth * valid
+    if reduction == "sum":
+        smooth = smooth.sum()
+    elif reduction == "mean":
+        if weight is None:
+            smooth = smooth.sum() / valid.sum()
+        else:
+            safe = target.masked_fill(~valid, 0)
+            smooth = smooth.sum() / (weight[safe] * valid).sum()
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight=None) -> Tensor:
+    """Mean squared error (inputs broadcast, with PyTorch's warning when shapes differ)."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=2,
+        )
+    dtype = DT.promote_types(input.dtype, target.dtype)
+    return MseLoss.apply(input.to(dtype), target.to(dtype), reduction)
+
+
+__all__ = [
+    "cross_entropy", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "relu_",
+    "softmax", "softmin",
+]
