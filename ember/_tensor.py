@@ -45,13 +45,24 @@ class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd."""
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_vc", "_base",
-        "_view_src", "_accumulator", "_leaf_hooks", "_retains_grad", "__weakref__", "__dict__",
+        "__dict__",
+        "__weakref__",
+        "_accumulator",
+        "_base",
+        "_data",
+        "_grad",
+        "_leaf_hooks",
+        "_output_nr",
+        "_requires_grad",
+        "_retains_grad",
+        "_vc",
+        "_view_src",
+        "grad_fn",
     )
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod
-    def _make(cls, array, grad_fn=None, output_nr: int = 0, vc=None) -> "Tensor":
+    def _make(cls, array, grad_fn=None, output_nr: int = 0, vc=None) -> Tensor:
         """Wrap an array without copying (the fast path every op output takes)."""
         t = object.__new__(cls)
         t._data = array
@@ -185,7 +196,7 @@ class Tensor:
             )
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
@@ -228,21 +239,21 @@ class Tensor:
         self._grad = value
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """The same memory, detached from the graph."""
         t = Tensor._make(self._data)
         return t
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         self._data = value._data
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         t = Tensor._make(self._data, vc=self._vc)
         t._base = self._base
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         if self._base is not None and self._base._requires_grad:
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead."
@@ -344,7 +355,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
                 if self._data.size > 1
                 else "Boolean value of Tensor with no values is ambiguous"
             )
@@ -399,7 +410,7 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; copy only if needed."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
@@ -423,10 +434,10 @@ class Tensor:
 
         return to_copy(self, dtype, None if device is None else D.as_device(device), copy)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         return self.to(D.device("cuda", device) if isinstance(device, int) else (device or "cuda"))
 
     def type(self, dtype=None, non_blocking: bool = False):
@@ -436,34 +447,34 @@ class Tensor:
             dtype = {v: k for k, v in _TYPE_NAMES.items()}[dtype]
         return self.to(dtype)
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(DT.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(DT.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(DT.float16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(DT.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(DT.int32)
 
-    def short(self) -> "Tensor":
+    def short(self) -> Tensor:
         return self.to(DT.int16)
 
-    def char(self) -> "Tensor":
+    def char(self) -> Tensor:
         return self.to(DT.int8)
 
-    def byte(self) -> "Tensor":
+    def byte(self) -> Tensor:
         return self.to(DT.uint8)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(DT.bool_)
 
     # ---- operators: each is an op of ember.ops ---------------------------------------------
@@ -633,7 +644,7 @@ class Tensor:
                 "operation."
             )
 
-    def _inplace(self, fn, *args, **kwargs) -> "Tensor":
+    def _inplace(self, fn, *args, **kwargs) -> Tensor:
         """Run the out-of-place ``fn(self, ...)`` and make ``self`` hold its result and history.
 
         While recording, ``fn`` sees a copy of ``self`` so that what it saves for backward is
@@ -650,7 +661,7 @@ class Tensor:
             src._requires_grad = self._requires_grad
         return self._assign(fn(src, *args, **kwargs), fn.__name__ + "_")
 
-    def _assign(self, result: "Tensor", op: str) -> "Tensor":
+    def _assign(self, result: Tensor, op: str) -> Tensor:
         """Write ``result`` into ``self``'s memory, bump the version and take its history."""
         r = result._data
         if r.dtype != self._data.dtype and not DT.can_cast(DT._FROM_NP[r.dtype], self.dtype):
@@ -696,6 +707,6 @@ _TYPE_NAMES = {
 
 
 # The ops need the Tensor class, so they are imported once it exists.
-from ember.ops import indexing as _ix  # noqa: E402
-from ember.ops import linalg as _la  # noqa: E402
-from ember.ops import pointwise as _pw  # noqa: E402
+from ember.ops import indexing as _ix
+from ember.ops import linalg as _la
+from ember.ops import pointwise as _pw

@@ -86,6 +86,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if allow_unused is None:
         allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but "
+            "got: allow_unused=False."
+        )
     _check_outputs(outputs)
     for t in inputs:
         if not t._requires_grad:
@@ -98,8 +103,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
                 from ember.ops.creation import zeros_like
@@ -108,8 +113,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     return tuple(result)
 
 
-from ember.autograd.function import Function, FunctionCtx, once_differentiable  # noqa: E402
-from ember.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from ember.autograd.function import Function, FunctionCtx, once_differentiable
+from ember.autograd.gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function", "FunctionCtx", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck",

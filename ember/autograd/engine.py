@@ -9,45 +9,49 @@ Nodes hold no state about a particular backward, so a graph can be walked again 
 """
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 
 from ember.autograd import grad_mode
 from ember.autograd.graph import AccumulateGrad, accumulator
 
 
-def _collect(roots):
-    """Every node reachable from ``roots``, and how many edges enter each one."""
+def _collect(roots) -> dict:
+    """How many edges enter each node reachable from ``roots``."""
     deps: dict = {}
     stack = list(roots)
-    seen = set(map(id, roots))
-    order = []
     while stack:
         node = stack.pop()
-        order.append(node)
         for child, _ in node.next_functions:
             if child is None:
                 continue
-            deps[child] = deps.get(child, 0) + 1
-            if id(child) not in seen:
-                seen.add(id(child))
+            n = deps.get(child)
+            if n is None:
+                deps[child] = 1
                 stack.append(child)
-    return order, deps
+            else:
+                deps[child] = n + 1
+    return deps
 
 
-def _needed(order, targets: set) -> set:
-    """The ids of nodes from which some target node can be reached."""
+def _needed(roots, deps: dict, targets) -> set:
+    """The nodes from which some target can be reached (a topological order walked backwards)."""
+    remaining = dict(deps)
+    order = [r for r in roots if r not in remaining]
+    i = 0
+    while i < len(order):
+        for child, _ in order[i].next_functions:
+            if child is not None:
+                remaining[child] -= 1
+                if remaining[child] == 0:
+                    order.append(child)
+        i += 1
     needed = set(targets)
-    changed = True
-    # ``order`` lists parents before children along each DFS branch; iterate to a fixed point
-    # from the leaves up so diamonds are covered too.
-    while changed:
-        changed = False
-        for node in reversed(order):
-            if id(node) in needed:
-                continue
-            if any(c is not None and id(c) in needed for c, _ in node.next_functions):
-                needed.add(id(node))
-                changed = True
+    for node in reversed(order):
+        if node not in needed:
+            for child, _ in node.next_functions:
+                if child in needed:
+                    needed.add(node)
+                    break
     return needed
 
 
@@ -59,71 +63,76 @@ def run_backward(outputs, grads, retain_graph: bool, create_graph: bool, inputs=
     ``.grad`` (``autograd.grad``); otherwise they go to the leaves' ``.grad`` (only to
     ``inputs`` when given).
     """
-    roots = []
+    roots = {}
     buffers: dict = {}
     for t, g in zip(outputs, grads):
         node = t.grad_fn if t.grad_fn is not None else accumulator(t)
-        roots.append(node)
-        buf = buffers.setdefault(id(node), [None] * _n_out(node))
+        roots[node] = None
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _n_out(node)
         nr = t._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    targets = {}
+    deps = _collect(roots)
+    targets: dict = {}
+    needed = None
     if inputs is not None:
         for i, t in enumerate(inputs):
             node = t.grad_fn if t.grad_fn is not None else accumulator(t)
-            targets.setdefault(id(node), []).append((t._output_nr, i, t))
-    order, deps = _collect(roots)
-    needed = _needed(order, set(targets)) if inputs is not None else None
-    captured = [None] * (len(inputs) if inputs is not None else 0)
+            targets.setdefault(node, []).append((t._output_nr, i, t))
+        needed = _needed(roots, deps, targets)
+    captured = [None] * len(inputs) if capture else None
 
-    nodes = {id(n): n for n in order}
-    heap = [(-n._seq, id(n)) for n in {id(r): r for r in roots}.values() if deps.get(n, 0) == 0]
-    heapq.heapify(heap)
-    ran = []
+    heap = [(-n._seq, id(n), n) for n in roots if n not in deps]
+    heap.sort()
     with grad_mode.set_grad_enabled(create_graph):
         while heap:
-            _, nid = heapq.heappop(heap)
-            node = nodes[nid]
-            grads_in = buffers.pop(nid, None) or [None] * _n_out(node)
-            grads_in = _run_pre_hooks(node, grads_in)
-            if nid in targets:
-                for nr, i, t in targets[nid]:
+            node = heappop(heap)[2]
+            grads_in = buffers.pop(node, None) or [None] * _n_out(node)
+            is_acc = type(node) is AccumulateGrad
+            if node._retained or node._retain_hooks or node._pre_hooks or (
+                is_acc and node.variable._leaf_hooks
+            ):
+                grads_in = _run_pre_hooks(node, grads_in)
+            if node in targets:
+                for nr, i, t in targets[node]:
                     if capture:
                         captured[i] = grads_in[nr]
-                    elif not isinstance(node, AccumulateGrad) and grads_in[nr] is not None:
+                    elif not is_acc and grads_in[nr] is not None:
                         _accumulate(t, grads_in[nr], create_graph)
-            if isinstance(node, AccumulateGrad):
-                if not capture and grads_in[0] is not None and (inputs is None or nid in targets):
+                if capture and not any(c in needed for c, _ in node.next_functions):
+                    continue  # autograd.grad stops at its inputs; backward() runs their node
+            if is_acc:
+                if not capture and grads_in[0] is not None and (inputs is None or node in targets):
                     _accumulate(node.variable, grads_in[0], create_graph)
-                _run_post_hooks(node, grads_in, grads_in)
+                if node._hooks:
+                    _run_post_hooks(node, grads_in, grads_in)
                 continue
-            if needed is not None and nid not in needed:
+            if needed is not None and node not in needed:
                 continue
-            if needed is not None and nid in targets and not any(
-                c is not None and id(c) in needed for c, _ in node.next_functions
-            ):
-                continue
-            grads_out = node._apply_backward(grads_in) if any(
-                g is not None for g in grads_in
-            ) else [None] * len(node.next_functions)
-            _run_post_hooks(node, grads_out, grads_in)
-            ran.append(node)
-            for (child, nr), g in zip(node.next_functions, grads_out):
-                if child is None:
-                    continue
-                cid = id(child)
+            for g in grads_in:
                 if g is not None:
-                    buf = buffers.get(cid)
+                    grads_out = node._apply_backward(grads_in)
+                    break
+            else:
+                grads_out = [None] * len(node.next_functions)
+            if node._hooks:
+                _run_post_hooks(node, grads_out, grads_in)
+            if not retain_graph:
+                node.release()
+            for (child, nr), g in zip(node.next_functions, grads_out):
+                if child is None or (needed is not None and child not in needed):
+                    continue
+                if g is not None:
+                    buf = buffers.get(child)
                     if buf is None:
-                        buf = buffers[cid] = [None] * _n_out(child)
+                        buf = buffers[child] = [None] * _n_out(child)
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[child] -= 1
-                if deps[child] == 0:
-                    heapq.heappush(heap, (-child._seq, cid))
-    if not retain_graph:
-        for node in ran:
-            node.release()
+                n = deps[child] - 1
+                deps[child] = n
+                if n == 0:
+                    heappush(heap, (-child._seq, id(child), child))
     return captured
 
 
@@ -132,23 +141,23 @@ def _n_out(node) -> int:
     return len(meta) if meta else 1
 
 
+def _call_hooks(hooks: dict, grads: list, nr: int) -> None:
+    for fn in list(hooks.values()):
+        if grads[nr] is not None:
+            r = fn(grads[nr])
+            if r is not None:
+                grads[nr] = r
+
+
 def _run_pre_hooks(node, grads: list) -> list:
-    hooks = node._retained
-    if hooks and not isinstance(node, AccumulateGrad):
-        grads = list(grads)
-        for nr, fns in hooks.items():
-            for fn in list(fns.values()):
-                if grads[nr] is not None:
-                    r = fn(grads[nr])
-                    if r is not None:
-                        grads[nr] = r
-    elif isinstance(node, AccumulateGrad) and node.variable._leaf_hooks:
-        grads = list(grads)
-        for fn in list(node.variable._leaf_hooks.values()):
-            if grads[0] is not None:
-                r = fn(grads[0])
-                if r is not None:
-                    grads[0] = r
+    """Tensor hooks, then retain_grad, then the node's own pre-hooks (PyTorch's order)."""
+    grads = list(grads)
+    if type(node) is AccumulateGrad:
+        if node.variable._leaf_hooks:
+            _call_hooks(node.variable._leaf_hooks, grads, 0)
+    elif node._retained:
+        for nr, fns in node._retained.items():
+            _call_hooks(fns, grads, nr)
     if node._retain_hooks:
         for nr, fn in node._retain_hooks.items():
             if grads[nr] is not None:
@@ -162,9 +171,8 @@ def _run_pre_hooks(node, grads: list) -> list:
 
 
 def _run_post_hooks(node, grads_out, grads_in) -> None:
-    if node._hooks:
-        for fn in list(node._hooks.values()):
-            fn(tuple(grads_out), tuple(grads_in))
+    for fn in list(node._hooks.values()):
+        fn(tuple(grads_out), tuple(grads_in))
 
 
 def _accumulate(t, g, create_graph: bool) -> None:

@@ -159,12 +159,12 @@ class Function:
                 continue
             if any(o is a for a in args) and id(o) not in dirty:
                 o = outs[i] = o.view_as(o)  # an input returned as is becomes a new alias
+            if id(o) in dirty:
+                o._vc[0] += 1
             if record and id(o) not in non_diff and o.is_floating_point():
                 o.grad_fn = ctx
                 o._output_nr = i
                 o._requires_grad = True
-            elif id(o) in dirty:
-                o._vc[0] += 1
         if record:
             ctx._out_meta = tuple(
                 (tuple(o.shape), o.dtype) if isinstance(o, Tensor) else ((), None) for o in outs

@@ -68,22 +68,23 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """Like no_grad (ember keeps no separate inference tensors)."""
+    """Like no_grad (ember keeps no separate inference tensors); ``inference_mode(False)``
+    turns recording back on, as PyTorch's does."""
 
     def __new__(cls, mode=True):
         if callable(mode):
-            return object.__new__(cls)(mode)
+            return cls()(mode)  # used bare, as ``@inference_mode``
         return object.__new__(cls)
 
     def __init__(self, mode: bool = True) -> None:
         self._mode = not mode
 
     def __call__(self, fn):
-        mode = self._mode
+        enabled = self._mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with inference_mode(not mode):
+            with inference_mode(not enabled):
                 return fn(*args, **kwargs)
 
         return wrapper

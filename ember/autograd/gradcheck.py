@@ -97,7 +97,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
                   raise_exception: bool = True, **kwargs) -> bool:
     """gradcheck of the first derivatives, computed with ``create_graph=True``."""
     from ember._tensor import Tensor
-    from ember.autograd import grad
+    from ember.autograd import enable_grad, grad
     from ember.ops.creation import randn_like
 
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -110,8 +110,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
 
     def first_grads(*args):
         ins, gos = args[:n], args[n:]
-        o = _outputs(func, ins)
-        gs = grad(o, [ins[i] for i in wrt], gos, create_graph=True, allow_unused=True)
+        with enable_grad():  # the finite differences call this under no_grad
+            o = _outputs(func, ins)
+            gs = grad(o, [ins[i] for i in wrt], gos, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,

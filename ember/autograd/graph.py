@@ -25,7 +25,7 @@ class SavedTensor:
     and make a reference cycle) and rebuilt on unpacking with the node as its ``grad_fn``.
     """
 
-    __slots__ = ("tensor", "array", "output_nr", "vc", "version")
+    __slots__ = ("array", "output_nr", "tensor", "vc", "version")
 
     def __init__(self, tensor=None, array=None, output_nr: int = -1, vc=None) -> None:
         self.tensor = tensor
@@ -92,12 +92,12 @@ class Node:
         self._released = True
 
     # ---- hooks ---------------------------------------------------------------------------
-    def register_hook(self, fn) -> "RemovableHandle":
+    def register_hook(self, fn) -> RemovableHandle:
         if self._hooks is None:
             self._hooks = {}
         return RemovableHandle(self._hooks, fn)
 
-    def register_prehook(self, fn) -> "RemovableHandle":
+    def register_prehook(self, fn) -> RemovableHandle:
         if self._pre_hooks is None:
             self._pre_hooks = {}
         return RemovableHandle(self._pre_hooks, fn)
@@ -121,7 +121,7 @@ class AccumulateGrad(Node):
         self.variable = leaf
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def _tensor_pre_hooks(self, output_nr: int) -> dict:
         leaf = self.variable

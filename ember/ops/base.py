@@ -36,6 +36,7 @@ class Op(Node):
     """A differentiable op (see the module docstring)."""
 
     view = False  # output 0 shares memory with input 0 (view, transpose, slicing ...)
+    needs_input_grad: tuple = ()  # set before forward when the graph is recorded
 
     forward = None
     backward = None
@@ -58,10 +59,11 @@ class Op(Node):
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = object.__new__(cls)
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        record = _state["enabled"] and any(needs)
+        if record:
+            ctx.needs_input_grad = needs  # forward may save only what backward will need
         out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args], **kwargs)
-        record = _state["enabled"] and any(
-            a._requires_grad for a in args if isinstance(a, Tensor)
-        )
         multi = type(out) is tuple
         outs = out if multi else (out,)
         results = []
@@ -78,7 +80,6 @@ class Op(Node):
                 else (None, 0)
                 for a in args
             )
-            ctx.needs_input_grad = tuple(f[0] is not None for f in ctx.next_functions)
             ctx._in_meta = tuple(
                 (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
             )
