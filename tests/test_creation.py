@@ -143,6 +143,7 @@ def test_full():
     check(lambda t: t.full((2, 2), 1, dtype=t.float64), grad=False)
     check(lambda t: t.full([2, 2], 1.0), grad=False)
     check(lambda t: t.full((), 3), grad=False)
+    assert repr(ember.full((1,), -0.0)) == repr(torch.full((1,), -0.0))
     check(lambda t: t.full((2,), t.tensor(3)), grad=False)
     check_raises(lambda t: t.full(2, 1.0))
     check_raises(lambda t: t.full((-1,), 1.0))
@@ -220,6 +221,7 @@ def test_arange_forms_and_errors():
     check_raises(lambda t: t.arange(0, 1, 0))
     check_raises(lambda t: t.arange(0, -1, 1))
     check_raises(lambda t: t.arange(math.inf))
+    check_raises(lambda t: t.arange(0, 1, 0.3, dtype=t.int64))
     with pytest.raises(RuntimeError, match="step must be nonzero"):
         ember.arange(0, 1, 0)
 

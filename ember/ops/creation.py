@@ -244,7 +244,8 @@ def _filled(fill, size: tuple, dtype, device, requires_grad: bool, out=None) -> 
         dtype = out.dtype if out is not None else DT.get_default_dtype()
     d = D.as_device(device) if device is not None else (out.device if out is not None else D.CPU)
     xp = D.array_module(d)
-    arr = xp.full(size, fill, dtype=dtype.np) if fill != 0 else xp.zeros(size, dtype=dtype.np)
+    zero = isinstance(fill, numbers.Integral) and fill == 0  # -0.0 must stay negative
+    arr = xp.zeros(size, dtype=dtype.np) if zero else xp.full(size, fill, dtype=dtype.np)
     return _finish(arr, None, d, requires_grad, out)
 
 
@@ -360,6 +361,11 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if dtype.is_floating_point:
         arr = start + np.arange(n, dtype=np.float64) * step
     else:
+        if int(step) == 0:
+            raise ValueError(
+                f"arange(): step {step} truncates to 0 for {dtype}; use a float dtype or an "
+                "integer step (step must be nonzero)"
+            )
         arr = int(start) + np.arange(n, dtype=np.int64) * int(step)
     return _finish(arr, dtype, device, requires_grad, out)
 
