@@ -93,13 +93,43 @@ class Tensor:
             arr = np.empty(tuple(int(s) for s in sizes), dtype=DT.get_default_dtype().np)
         xp = D.array_module(D.as_device(device))
         other = Tensor._make(xp.asarray(arr))
-        for slot in Tensor.__slots__[:-2]:
-            setattr(self, slot, getattr(other, slot))
+        for slot in Tensor.__slots__:
+            if not slot.startswith("__"):
+                setattr(self, slot, getattr(other, slot))
 
     # ---- attributes --------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
         return Size(self._data.shape)
+
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed; deprecated (with a warning) for anything but a matrix."""
+        n = self._data.ndim
+        if n != 2:
+            import warnings
+
+            warnings.warn(
+                "Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+                "cases." if n == 0 else
+                "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+                "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+                "to reverse the dimensions of a tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self.permute(*range(n - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. Got "
+                f"{self._data.ndim}-D tensor."
+            )
+        return self.transpose(-2, -1)
 
     @property
     def dtype(self) -> DT.dtype:
@@ -231,11 +261,16 @@ class Tensor:
                 )
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
-                    f"assigned grad has data of a different size: expected {list(self.shape)}, "
-                    f"got {list(value.shape)}"
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                    f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size"
                 )
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor "
+                    f"with grad_dtype '{self.dtype}'. The gradient must match the tensor's "
+                    "grad_dtype (defaults to the tensor's dtype)."
+                )
         self._grad = value
 
     @property
@@ -347,9 +382,7 @@ class Tensor:
 
     def _scalar(self):
         if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
 
     def __bool__(self) -> bool:
@@ -444,7 +477,10 @@ class Tensor:
         if dtype is None:
             return _TYPE_NAMES[self.dtype]
         if isinstance(dtype, str):
-            dtype = {v: k for k, v in _TYPE_NAMES.items()}[dtype]
+            by_name = {v: k for k, v in _TYPE_NAMES.items()}
+            if dtype not in by_name:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = by_name[dtype]
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
