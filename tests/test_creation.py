@@ -289,6 +289,15 @@ def test_random_shapes_and_dtypes():
         e = fn(ember)
         r = fn(torch)
         assert str(e.dtype) == str(r.dtype) and tuple(e.shape) == tuple(r.shape)
+    for fn in (lambda t: t.randint(low=0, high=5, size=(3,)), lambda t: t.randint(high=5, size=(3,)),
+               lambda t: t.zeros(2).uniform_(**{"from": -1, "to": 0}),
+               lambda t: t.zeros(2, dtype=t.int64).random_(**{"from": 1, "to": 3}),
+               lambda t: t.zeros(3).exponential_(lambd=2), lambda t: t.zeros(2).normal_(mean=1, std=2),
+               lambda t: t.normal(mean=t.zeros(2), std=t.ones(2)),
+               lambda t: t.normal(mean=0.0, std=1.0, size=(2,))):
+        _same_meta(fn)
+    x = ember.zeros(1000).uniform_(**{"from": -1, "to": 0}).numpy()
+    assert x.min() >= -1 and x.max() < 0
     e = ember.rand(3, generator=g)
     assert e.shape == (3,)
 

@@ -16,7 +16,7 @@ import numpy as np
 from ember import _device as D
 from ember import _dtype as DT
 from ember import random as R
-from ember._tensor import Size, Tensor
+from ember._tensor import Tensor
 from ember.ops.base import Op
 
 _PY_DTYPES = {builtins.float: DT.float64, builtins.int: DT.int64, builtins.bool: DT.bool_}
@@ -490,22 +490,21 @@ def _check_range(low: int, high: int, op: str = "random_") -> None:
         )
 
 
-def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randint(*args, low=None, high=None, size=None, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad: bool = False,
+            pin_memory: bool = False) -> Tensor:
     """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
-    if size is not None:
-        args = (*args, size)
-    if len(args) == 2:
-        low, high, size = 0, args[0], args[1]
-    elif len(args) == 3:
-        low, high, size = args
-    else:
+    pos = list(args)
+    if size is None and pos and isinstance(pos[-1], (tuple, list)):
+        size = pos.pop()
+    if high is None and pos:
+        high = pos.pop()
+    if low is None:
+        low = pos.pop() if pos else 0
+    if pos or high is None or not isinstance(size, (tuple, list)):
         raise TypeError(
-            "randint() expects (high, size) or (low, high, size), e.g. randint(0, 10, (3,))"
-        )
-    if not isinstance(size, (tuple, list, Size)):
-        raise TypeError(
-            f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}"
+            "randint(): expects (high, size) or (low, high, size) with size a tuple of ints, "
+            "e.g. randint(0, 10, (3,))"
         )
     low, high = int(_scalar(low)), int(_scalar(high))
     _check_range(low, high)
@@ -848,8 +847,19 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     return _sample_into(self, lambda s: mean + std * g.standard_normal(s), "Normal")
 
 
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with uniform samples on [a, b)."""
+def _from_kw(from_, kwargs: dict, op: str):
+    """PyTorch names the lower bound ``from`` (a Python keyword): accept it via ``**kwargs``."""
+    if "from" in kwargs:
+        from_ = kwargs.pop("from")
+    if kwargs:
+        raise TypeError(f"{op}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return from_
+
+
+def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None,
+             **kwargs) -> Tensor:
+    """Fill with uniform samples on [from, to)."""
+    a, b = _from_kw(from_, kwargs, "uniform_"), to
     _float_self(self, "uniform")
     if a > b:
         raise RuntimeError(
@@ -871,10 +881,7 @@ def _random_bounds(dtype: DT.dtype) -> int:
 def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None,
             **kwargs) -> Tensor:
     """Fill with integers uniform on [from, to) (``random_(to)`` means [0, to))."""
-    if "from" in kwargs:
-        from_ = kwargs.pop("from")
-    if kwargs:
-        raise TypeError(f"random_() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    from_ = _from_kw(from_, kwargs, "random_")
     if to is None and from_ != 0:
         from_, to = 0, from_
     if to is None:
