@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ember import _dtype, autograd, cuda, datasets, nn, optim, testing, transforms, utils
+from ember.serialization import load, save
 from ember import linalg
 from ember._api import *
 from ember._device import device
