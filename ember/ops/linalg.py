@@ -79,7 +79,7 @@ def _scale_rows(v: Tensor, x: Tensor) -> Tensor:
     return mul(unsqueeze(v, -1), x)
 
 
-def _offdiag_inverse(x: Tensor, d: Tensor) -> Tensor:
+def _offdiag_inverse(d: Tensor) -> Tensor:
     """``F[..., i, j] = 1 / (d_j - d_i)`` off the diagonal, 0 on it."""
     n = d._data.shape[-1]
     eye = _eye(d, n)
@@ -334,7 +334,7 @@ class _AddScaled(Op):
         return mul(g, ctx.beta), mul(g, ctx.alpha)
 
 
-def _add_scaled(op: str, input: Tensor, prod: Tensor, beta, alpha, out) -> Tensor:
+def _add_scaled(input: Tensor, prod: Tensor, beta, alpha, out) -> Tensor:
     if input._data.dtype != prod._data.dtype:
         raise RuntimeError(
             f"self and mat2 must have the same dtype, but got {_name(input)} and {_name(prod)}"
@@ -345,7 +345,7 @@ def _add_scaled(op: str, input: Tensor, prod: Tensor, beta, alpha, out) -> Tenso
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
-    return _add_scaled("addmm", input, mm(mat1, mat2), beta, alpha, out)
+    return _add_scaled(input, mm(mat1, mat2), beta, alpha, out)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
@@ -361,13 +361,13 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
             f"addmv input tensors must have the same dtype, but got {_name(input)}, "
             f"{_name(mat)}, and {_name(vec)}"
         )
-    return _add_scaled("addmv", input, prod, beta, alpha, out)
+    return _add_scaled(input, prod, beta, alpha, out)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
             out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
-    return _add_scaled("baddbmm", input, bmm(batch1, batch2), beta, alpha, out)
+    return _add_scaled(input, bmm(batch1, batch2), beta, alpha, out)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
@@ -375,7 +375,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     _check_bmm(batch1, batch2)
     prod = _einsum(["bij", "bjk"], "ik", [batch1, batch2])
-    return _add_scaled("addbmm", input, prod, beta, alpha, out)
+    return _add_scaled(input, prod, beta, alpha, out)
 
 
 def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
@@ -962,7 +962,7 @@ class SVD(Op):
         if Vh._data.shape[-2] != k:
             cut = (Ellipsis, slice(None, k), slice(None))
             Vh, gVh = getitem(Vh, cut), getitem(gVh, cut)
-        F = _offdiag_inverse(S, mul(S, S))
+        F = _offdiag_inverse(mul(S, S))
         UtgU = matmul(_mT(U), gU)
         VhgV = matmul(Vh, _mT(gVh))
         J = mul(F, sub(UtgU, _mT(UtgU)))
@@ -1015,7 +1015,7 @@ class Eigh(Op):
     def backward(ctx, gw, gV):
         w, V = ctx.saved_tensors
         VtgV = matmul(_mT(V), gV)
-        inner = add(_diag_embed(gw), mul(_offdiag_inverse(w, w), VtgV))
+        inner = add(_diag_embed(gw), mul(_offdiag_inverse(w), VtgV))
         gA = matmul(matmul(V, inner), _mT(V))
         return mul(add(gA, _mT(gA)), 0.5)
 
