@@ -801,6 +801,8 @@ def fill_(self: Tensor, value) -> Tensor:
 
 
 class Zero(Op):
+    """Zeros like the input; the gradient is zero."""
+
     @staticmethod
     def forward(ctx, dst):
         return D.get_xp(dst).zeros_like(dst)
@@ -976,6 +978,8 @@ def to_copy(input: Tensor, dtype, device, copy: bool = False) -> Tensor:
 
 
 class Clone(Op):
+    """A copy; the gradient passes through unchanged."""
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()
