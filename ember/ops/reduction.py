@@ -60,7 +60,8 @@ def _unreduce(g: Tensor, shape: tuple, axes: tuple | None, keepdim: bool) -> Ten
 
 
 def _const(array) -> Tensor:
-    return Tensor._make(array)
+    """A Tensor outside the graph (0-d results of NumPy come back as scalars: re-wrap them)."""
+    return Tensor._make(get_xp(array).asarray(array))
 
 
 def _check_nonempty(input: Tensor, axes: tuple | None, op: str) -> None:
@@ -78,8 +79,13 @@ def _check_nonempty(input: Tensor, axes: tuple | None, op: str) -> None:
             raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size.")
 
 
+_TORCH_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def _type_name(t: Tensor) -> str:
-    return t.dtype.name.capitalize()
+    """The dtype as PyTorch's messages name it (Long, Float ...)."""
+    return _TORCH_NAMES[t.dtype.name]
 
 
 def _require_float(input: Tensor, op: str, exc=RuntimeError) -> None:
@@ -193,15 +199,20 @@ class Prod(Op):
         zero = xa == 0
         if not zero.any():
             return g * _keep(out, shape, axes, keepdim) / x, None, None, None
-        # With zeros the quotient out / x is undefined: the product of the *other* elements is
-        # prod(y) / y with the zeros of x replaced by ones, and is only non-zero at a slice's
-        # single zero (or everywhere when the slice has none).
+        # With zeros the quotient out / x is undefined.  With y = x with its zeros replaced by
+        # ones, the product of the other elements is prod(y) at a slice's single zero z and
+        # x_z prod(y) / y elsewhere in that slice (0, but with the right derivative in x_z);
+        # slices with two or more zeros get 0.
         nzero = zero.sum(axis=axes, keepdims=True)
         y = _pw.where(_const(zero), 1.0, x)
         py = Prod.apply(y, axes, True, None)
-        none = _const((nzero == 0).astype(xa.dtype))
-        single = _const((zero & (nzero == 1)).astype(xa.dtype))
-        return g * (py / y * none + py * single), None, None, None
+        dt = xa.dtype
+        one = nzero == 1
+        xz = sum(x * _const((zero & one).astype(dt)), axes, True)
+        at = _const((zero & one).astype(dt))
+        off = _const(((~zero & one) | (nzero == 0)).astype(dt))
+        scale = _pw.where(_const(nzero == 0), 1.0, xz)
+        return g * py * (at + scale * off / y), None, None, None
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -267,7 +278,7 @@ def _take(name: str, input: Tensor, idx, axis: int, keepdim: bool, scalar: bool)
         shape = idx.shape[:axis] + idx.shape[axis + 1:]
     values = _SELECT[name].apply(input, idx, axis, shape)
     idx = idx.astype(np.int64, copy=False)
-    return getattr(_rt, name)(values, Tensor._make(idx if shape is None else idx.reshape(shape)))
+    return getattr(_rt, name)(values, _const(idx if shape is None else idx.reshape(shape)))
 
 
 def _one_dim(input: Tensor, dim: int):
@@ -381,12 +392,12 @@ def _arg(input: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
             )
         idx = fn(xa.reshape(-1))
         shape = (1,) * xa.ndim if keepdim else ()
-        return Tensor._make(xp.asarray(idx, dtype=np.int64).reshape(shape))
+        return _const(xp.asarray(idx, dtype=np.int64).reshape(shape))
     axis = _wrap_dim(dim, xa.ndim)
     if xa.ndim == 0:
-        return Tensor._make(xp.zeros((), dtype=np.int64))
+        return _const(xp.zeros((), dtype=np.int64))
     _check_nonempty(input, (axis,), name)
-    return Tensor._make(fn(xa, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+    return _const(fn(xa, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -551,7 +562,9 @@ class Norm(Op):
         if p == 2:
             grad = g * x / safe
         else:
-            grad = g * x * (x * sign) ** (p - 2) / safe ** (p - 1)
+            # x |x|^(p-2) is 0 at x = 0 for every p (PyTorch's convention when p < 2)
+            absx = _pw.where(_const(xa == 0), 1.0, x * sign)
+            grad = g * x * absx ** (p - 2) / safe ** (p - 1)
         return _pw.where(zero, 0.0, grad), None, None, None
 
 
@@ -671,20 +684,22 @@ class Cumprod(Op):
         zero = xa == 0
         if not zero.any():
             return _reverse_cumsum(g * out, axis) / x, None, None
-        # Before a slice's first zero z, out / x is still exact; at z the gradient is
-        # sum_{k >= z} g_k prod_{j <= k, j != z} x_j, a cumprod with x_z replaced by one;
-        # after z every product contains x_z, so the gradient is zero.
+        # Before a slice's first zero z, out / x is still exact.  With y = x with x_z replaced
+        # by one, the gradient at z is sum_{k >= z} g_k cumprod(y)_k; after z it is x_z times
+        # sum_{k >= i} g_k cumprod(y)_k / y_i: 0, but with the right derivative in x_z.
         xp = get_xp(xa)
         pos = _along(xa.shape, axis, xp)
         first = xp.where(zero.any(axis=axis, keepdims=True),
                          xp.argmax(zero, axis=axis, keepdims=True), xa.shape[axis])
-        before, at = pos < first, pos == first
+        before, at, after = pos < first, pos == first, pos > first
         dt = xa.dtype
         early = _reverse_cumsum(g * out, axis) / _pw.where(_const(before), x, 1.0)
         y = _pw.where(_const(at), 1.0, x)
-        at_zero = sum(g * Cumprod.apply(y, axis, None) * _const((pos >= first).astype(dt)),
-                      axis, True)
-        return early * _const(before.astype(dt)) + at_zero * _const(at.astype(dt)), None, None
+        tail = _reverse_cumsum(g * Cumprod.apply(y, axis, None), axis)
+        xz = sum(x * _const(at.astype(dt)), axis, True)
+        late = xz * tail / _pw.where(_const(after & (xa != 0)), y, 1.0)
+        return (early * _const(before.astype(dt)) + tail * _const(at.astype(dt))
+                + late * _const(after.astype(dt))), None, None
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -705,12 +720,15 @@ class LogCumSumExp(Op):
         x, out = ctx.saved_tensors
         axis = ctx.axis
         ga = g._data
+        xp = get_xp(ga)
+        # where out_k = -inf every x_j (j <= k) is -inf too; their weights count as 0, not NaN
+        out = _pw.where(_const(out._data == -np.inf), 0.0, out)
 
         def part(mask, sign: float) -> Tensor:
             # log of the positive (or negated negative) part of g, -inf elsewhere, so that
             # sum_{k>=i} g_k exp(x_i - out_k) is formed in log space without overflow.
             lg = _pw.log(_pw.where(_const(mask), g * sign, 1.0)) + _const(
-                get_xp(ga).where(mask, 0.0, -np.inf).astype(ga.dtype))
+                xp.where(mask, 0.0, -np.inf).astype(ga.dtype))
             r = _Flip.apply(LogCumSumExp.apply(_Flip.apply(lg - out, axis), axis), axis)
             return _pw.exp(x + r)
 
@@ -758,7 +776,7 @@ def _logical(input: Tensor, dim, keepdim: bool, fn: str) -> Tensor:
     xa = input._data
     axes = _axes(dim, xa.ndim)
     out = getattr(xa.astype(bool, copy=False), fn)(axis=axes, keepdims=keepdim)
-    return Tensor._make(out.astype(np.uint8) if xa.dtype == np.uint8 else out)
+    return _const(out.astype(np.uint8) if xa.dtype == np.uint8 else out)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -774,7 +792,7 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     xa = input._data
     axes = _axes(dim, xa.ndim)
-    return Tensor._make(get_xp(xa).asarray((xa != 0).sum(axis=axes), dtype=np.int64))
+    return _const(get_xp(xa).asarray((xa != 0).sum(axis=axes), dtype=np.int64))
 
 
 # ---- sorting ---------------------------------------------------------------------------------
@@ -814,7 +832,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
             f"selected index k out of range: topk(k={k}) on dim {axis} of size {n}"
         )
     idx = _argsort(x._data, axis, largest)
-    idx = idx[(slice(None),) * axis + (slice(0, k),)]
+    idx = idx[(slice(None),) * axis + (slice(0, 1 if scalar else k),)]
     return _take("topk", x, idx, axis, True, scalar)
 
 
@@ -924,11 +942,11 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
 
 
 def _unique_result(values, inverse, counts, return_inverse: bool, return_counts: bool):
-    out = [Tensor._make(values)]
+    out = [_const(values)]
     if return_inverse:
-        out.append(Tensor._make(inverse.astype(np.int64, copy=False)))
+        out.append(_const(inverse.astype(np.int64, copy=False)))
     if return_counts:
-        out.append(Tensor._make(counts.astype(np.int64, copy=False)))
+        out.append(_const(counts.astype(np.int64, copy=False)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
