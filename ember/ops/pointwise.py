@@ -155,7 +155,9 @@ class Sub(Op):
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        n = ctx.needs_input_grad  # save only what backward uses, so in-place writes are allowed
+        if n:
+            ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
         return a * b
 
     @staticmethod
@@ -168,7 +170,9 @@ class Mul(Op):
 class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        n = ctx.needs_input_grad  # a is needed only for b's gradient
+        if n:
+            ctx.save_for_backward(a if n[1] else None, b)
         with np.errstate(all="ignore"):
             return a / b
 
@@ -206,7 +210,8 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
             "or `logical_xor()` operator instead."
         )
     a, b, dtype = _promote("sub", input, other)
-    if dtype is DT.bool_:
+    if any(isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v._data.dtype == np.bool_)
+           for v in (input, other)):
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -243,7 +248,9 @@ def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
         _check_zero_div(b, dtype)
         return _out(TruncDivide.apply(a, b), out, "div")
     if rounding_mode == "floor":
-        return _out(floor_divide(input, other), out, "div")
+        a, b, dtype = _promote("div", input, other)
+        _check_zero_div(b, dtype)
+        return _out(DivFloor.apply(a, b), out, "div")
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
@@ -254,7 +261,9 @@ divide = div
 true_divide = div
 
 
-class FloorDivide(Op):
+class DivFloor(Op):
+    """``div(rounding_mode="floor")``: piecewise constant, zero gradient."""
+
     @staticmethod
     def forward(ctx, a, b):
         with np.errstate(all="ignore"):
@@ -263,6 +272,14 @@ class FloorDivide(Op):
     @staticmethod
     def backward(ctx, g):
         return _zeros(g), _zeros(g)
+
+
+class FloorDivide(DivFloor):
+    """``floor_divide`` / ``//``: PyTorch defines no derivative, so backward refuses."""
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
 
 
 class TruncDivide(Op):
@@ -300,14 +317,18 @@ def floor_divide(input, other, *, out=None) -> Tensor:
 class Remainder(Op):
     @staticmethod
     def forward(ctx, a, b):
+        if not hasattr(a, "shape"):
+            ctx.scalar_dividend = True
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
             return _xp(a, b).remainder(a, b)
 
     @staticmethod
     def backward(ctx, g):
+        if getattr(ctx, "scalar_dividend", False):
+            raise RuntimeError("derivative for aten::remainder is not implemented")
         a, b = ctx.saved_tensors
-        gb = -g * floor_divide(a, b) if ctx.needs_input_grad[1] else None
+        gb = -g * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None
         return g, gb
 
 
@@ -554,6 +575,12 @@ def _erfinv(xp, y):
     w = -xp.log((1.0 - a) * (1.0 + a))
     x = xp.where(w < 5.0, _horner(_ERFINV_CENTRAL, w - 2.5),
                  _horner(_ERFINV_TAIL, xp.sqrt(w) - 3.0)) * a
+    # beyond float32's range (1 - |y| < 1e-7) use erfc(x) ~ exp(-x^2) / (x sqrt(pi)) instead
+    big = -xp.log((1.0 - a) * math.sqrt(math.pi))
+    far = xp.sqrt(xp.maximum(big, 1.0))
+    for _ in range(3):
+        far = xp.sqrt(xp.maximum(big - xp.log(far) + xp.log1p(-0.5 / (far * far)), 1.0))
+    x = xp.where(w > 16.0, far, x)
     x = xp.where(xp.isfinite(x), x, 0.0)
     tail = a > 0.5
     for _ in range(2):
@@ -562,7 +589,7 @@ def _erfinv(xp, y):
         u = r / (_TWO_OVER_SQRT_PI * xp.exp(-x * x))
         x = x - u / (1.0 + x * u)
     x = xp.where(a == 1.0, xp.inf, xp.where(a > 1.0, xp.nan, x))
-    return xp.where(y < 0, -x, xp.where(xp.isnan(y), y, x))
+    return xp.where(xp.isnan(y), y, xp.copysign(x, y))
 
 
 def _in_float64(fn):
@@ -768,7 +795,7 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return _mask(y > 0, g)
+        return _mask(~(y <= 0), g)
 
 
 class NanToNum(Op):
@@ -924,7 +951,8 @@ class Xlogy(Op):
         ctx.save_for_backward(a, b)
         xp = _xp(a, b)
         with np.errstate(all="ignore"):
-            r = a * xp.log(b)
+            # a Python float stays weakly typed (np.log of it would be a float64 scalar)
+            r = a * (xp.log(b) if hasattr(b, "shape") else float(np.log(np.float64(b))))
         return xp.where((xp.asarray(a) == 0) & ~xp.isnan(b), 0, r).astype(r.dtype, copy=False)
 
     @staticmethod
@@ -1144,6 +1172,11 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
     bounds = [b for b in (min, max) if b is not None]
     for b in bounds:
         _check_operand("clamp", b)
+    if len({isinstance(b, Tensor) for b in bounds}) > 1:
+        raise TypeError(
+            "clamp() received an invalid combination of arguments: min and max must both be "
+            "Tensors or both be Numbers"
+        )
     dtype = DT.result_type(input, *bounds)
     if dtype is DT.bool_:
         raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
@@ -1211,6 +1244,7 @@ class LogicalXor(_Compare):
 
 
 def _compare(cls, name: str, input, other) -> Tensor:
+    _need_tensor(name, input)
     if not isinstance(other, (Tensor, numbers.Number, np.generic)):
         if name in ("eq", "ne"):
             return NotImplemented
@@ -1348,6 +1382,41 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return bool((input._data == other._data).all())
 
 
+class _ZeroGrad(Op):
+    """A comparison written in place into a tensor that requires grad: PyTorch keeps the
+    tensor in the graph with a zero gradient (for it and for the other operand)."""
+
+    @staticmethod
+    def forward(ctx, value, src, other):
+        return value.astype(src.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, _zeros(g), _zeros(g)
+
+
+def _bool_inplace(fn):
+    def op(src: Tensor, other) -> Tensor:
+        r = fn(src, other)
+        if src._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return _ZeroGrad.apply(r, src, other)
+        return r
+
+    op.__name__ = fn.__name__
+
+    def method(self: Tensor, other) -> Tensor:
+        return self._inplace(op, other)
+
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place version of :func:`{fn.__name__}` (the result is written as 0/1)."
+    return method
+
+
+# (PyTorch's in-place logical_and_/... instead keep the tensor's history: the generic path)
+_BOOL_INPLACE = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+                 "less_equal", "not_equal")
+globals().update({n + "_": _bool_inplace(globals()[n]) for n in _BOOL_INPLACE})
+
 # ---- bitwise ---------------------------------------------------------------------------------
 
 
@@ -1408,7 +1477,7 @@ class BitwiseNot(Op):
 
 def _bitwise(cls, name: str, kernel: str, input, other) -> Tensor:
     a, b, dtype = _promote(name, input, other)
-    if dtype.is_floating_point:
+    if dtype.is_floating_point or (dtype is DT.bool_ and kernel.endswith("shift")):
         raise _not_implemented(kernel, dtype)
     return cls.apply(a, b)
 
@@ -1644,10 +1713,10 @@ __all__ = [
 ]
 TENSOR_METHODS = [
     n for n in __all__ if n not in ("relu_", "where", "rsub")
-] + ["float_power_"]
+] + ["float_power_"] + [n + "_" for n in _BOOL_INPLACE]
 INPLACE_METHODS = [
     n for n in __all__
     if n not in ("allclose", "equal", "isclose", "isfinite", "isinf", "isnan", "isneginf",
                  "isposinf", "signbit", "positive", "relu_", "where", "rsub", "float_power",
-                 "maximum", "minimum", "fmax", "fmin")
+                 "maximum", "minimum", "fmax", "fmin") + _BOOL_INPLACE
 ]
