@@ -59,31 +59,44 @@ class Op(Node):
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = object.__new__(cls)
-        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        record = _state["enabled"] and any(needs)
+        arrays = []
+        needs = []
+        any_grad = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                r = a._requires_grad
+                needs.append(r)
+                any_grad = any_grad or r
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = any_grad and _state["enabled"]
         if record:
-            ctx.needs_input_grad = needs  # forward may save only what backward will need
-        out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args], **kwargs)
+            ctx.needs_input_grad = tuple(needs)  # forward may save only what backward will need
+        out = cls.forward(ctx, *arrays, **kwargs)
         multi = type(out) is tuple
         outs = out if multi else (out,)
-        results = []
         if not record:
-            for o in outs:
-                if not hasattr(o, "shape") or isinstance(o, np.generic):
-                    o = np.asarray(o)
-                results.append(Tensor._make(o))
+            results = [
+                Tensor._make(o if hasattr(o, "shape") and not isinstance(o, np.generic)
+                             else np.asarray(o))
+                for o in outs
+            ]
         else:
             ctx._seq = next(_sequence)
-            ctx.next_functions = tuple(
-                (a.grad_fn or accumulator(a), a._output_nr)
-                if isinstance(a, Tensor) and a._requires_grad
-                else (None, 0)
-                for a in args
-            )
-            ctx._in_meta = tuple(
-                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
-            )
+            edges = []
+            meta = []
+            for a, r in zip(args, needs):
+                if r:
+                    edges.append((a.grad_fn or accumulator(a), a._output_nr))
+                else:
+                    edges.append((None, 0))
+                meta.append((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None)
+            ctx.next_functions = tuple(edges)
+            ctx._in_meta = tuple(meta)
             non_diff = getattr(ctx, "_non_diff", ())
+            results = []
             for i, o in enumerate(outs):
                 if not hasattr(o, "shape") or isinstance(o, np.generic):
                     o = np.asarray(o)
