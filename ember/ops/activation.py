@@ -1,12 +1,35 @@
-"""Softmax-family ops (also ``torch.softmax`` / ``Tensor.softmax``) and activations of ``nn``."""
+"""Activation functions of ``nn.functional`` (softmax family, ReLU variants, GELU, ...).
+
+Each pointwise activation is one Op: the forward is a NumPy expression, the backward is written
+with ember ops so that it is itself differentiable (double backward).  Gradients at kinks follow
+PyTorch's kernels (e.g. hardtanh's is 0 at its bounds, leaky_relu's is the slope at 0).  The
+names PyTorch also has at top level (``torch.selu``, ``torch.threshold``, ``torch.dropout`` ...)
+are in ``__all__``.
+"""
 from __future__ import annotations
 
+import math
 import warnings
 
+import numpy as np
+
+from ember import random as R
 from ember._device import get_xp
 from ember._tensor import Tensor, _wrap_dim
+from ember.ops import dropout as D
 from ember.ops.base import Op
-from ember.ops.pointwise import _to_float
+from ember.ops.pointwise import (
+    _erf_parts,
+    _mask,
+    _need_tensor,
+    _to_float,
+    _type_name,
+    erf,
+    sigmoid,
+    tanh,
+    where,
+)
+from ember.ops.shape import chunk
 
 
 def _softmax_dim(ndim: int, name: str) -> int:
@@ -80,6 +103,548 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return Softmax.apply(-input, dim)
 
 
-__all__ = ["log_softmax", "softmax"]
-TENSOR_METHODS = ["log_softmax", "softmax"]
+# ---- pointwise activations ----------------------------------------------------------------
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT1_2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)
+_GELU_C = 0.044715
+# PyTorch's hardsigmoid backward scales by 1/6 held as a float32, also for float64 inputs
+_SIXTH = float(np.float32(1 / 6))
+
+
+def _np_sigmoid(xp, x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _np_softplus(xp, x):
+    """log(1 + exp(x)) without overflow for large |x|."""
+    return xp.logaddexp(x.dtype.type(0), x)
+
+
+class Hardtanh(Op):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        t = x.dtype.type
+        return xp.minimum(xp.maximum(x, t(lo)), t(hi))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask(~((x <= ctx.lo) | (x >= ctx.hi)), g), None, None
+
+
+class LeakyRelu(Op):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.slope = slope
+        ctx.save_for_backward(x)
+        return get_xp(x).where(x > 0, x, x * x.dtype.type(slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return where(x > 0, g, g * ctx.slope), None
+
+
+class Elu(Op):
+    """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)): elu, selu and celu."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        ctx.coefs = alpha, scale, input_scale
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        t = x.dtype.type
+        neg = xp.expm1(xp.minimum(x, 0) * t(input_scale)) * t(alpha * scale)
+        return xp.where(x <= 0, neg, x * t(scale))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.coefs
+        neg = g * (alpha * scale * input_scale) * (x.clamp(max=0) * input_scale).exp()
+        return where(x <= 0, neg, g * scale), None, None, None
+
+
+class Gelu(Op):
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        if approximate == "tanh":
+            inner = (x + x * x * x * x.dtype.type(_GELU_C)) * x.dtype.type(_GELU_K)
+            return x * x.dtype.type(0.5) * (1 + xp.tanh(inner))
+        x64 = x.astype(np.float64, copy=False)
+        cdf = 0.5 * (1 + _erf_parts(xp, x64 * _SQRT1_2)[0])
+        return (x64 * cdf).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            x2 = x * x
+            t = tanh((x + x2 * x * _GELU_C) * _GELU_K)
+            left = (t + 1) * 0.5
+            right = x * 0.5 * (1 - t * t) * ((x2 * (3 * _GELU_C) + 1) * _GELU_K)
+            return g * (left + right), None
+        cdf = (erf(x * _SQRT1_2) + 1) * 0.5
+        pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return g * (cdf + x * pdf), None
+
+
+class Silu(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _np_sigmoid(get_xp(x), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = sigmoid(x)
+        return g * (s * (x * (1 - s) + 1))
+
+
+class Softplus(Op):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        z = x * x.dtype.type(beta)
+        return xp.where(z > threshold, x, _np_softplus(xp, z) / x.dtype.type(beta))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        z = x * ctx.beta
+        return where(z > ctx.threshold, g, g * sigmoid(z)), None, None
+
+
+class Mish(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        return x * xp.tanh(_np_softplus(xp, x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        t = tanh(Softplus.apply(x, 1.0, math.inf))
+        return g * (t + x * sigmoid(x) * (1 - t * t))
+
+
+class LogSigmoid(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sigmoid(-x)
+
+
+class Hardsigmoid(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        t = x.dtype.type
+        return xp.minimum(xp.maximum(x + t(3), t(0)), t(6)) / t(6)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask((x > -3) & (x < 3), g * _SIXTH)
+
+
+class Hardswish(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        t = x.dtype.type
+        return x * xp.minimum(xp.maximum(x + t(3), t(0)), t(6)) / t(6)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask(x > -3, where(x < 3, g * (x / 3 + 0.5), g))
+
+
+class Softshrink(Op):
+    @staticmethod
+    def forward(ctx, x, lambd):
+        ctx.lambd = lambd
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        t = x.dtype.type
+        return xp.where(x > lambd, x - t(lambd), xp.where(x < -lambd, x + t(lambd), t(0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask((x > ctx.lambd) | (x < -ctx.lambd), g), None
+
+
+class Hardshrink(Op):
+    @staticmethod
+    def forward(ctx, x, lambd):
+        ctx.lambd = lambd
+        ctx.save_for_backward(x)
+        xp = get_xp(x)
+        return xp.where((x >= -lambd) & (x <= lambd), x.dtype.type(0), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask(~((x >= -ctx.lambd) & (x <= ctx.lambd)), g), None
+
+
+class Threshold(Op):
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        t = x.dtype.type
+        ctx.threshold = t(threshold)
+        ctx.save_for_backward(x)
+        return get_xp(x).where(x <= ctx.threshold, t(value), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _mask(~(x <= float(ctx.threshold)), g), None, None
+
+
+# ---- public functions -----------------------------------------------------------------------
+
+
+def _float_only(input: Tensor, op: str, kernel: str) -> None:
+    _need_tensor(op, input)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{_type_name(input.dtype)}\''
+        )
+
+
+def _maybe_inplace(fn, input: Tensor, inplace: bool, *args) -> Tensor:
+    return input._inplace(fn, *args) if inplace else fn(input, *args)
+
+
+def _hardtanh(input: Tensor, min_val: float, max_val: float) -> Tensor:
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """Clamp to [min_val, max_val]; the gradient is 0 at and beyond the bounds."""
+    _need_tensor("hardtanh", input)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(_hardtanh, input, inplace, min_val, max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """hardtanh(x, 0, 6): the gradient is 0 at 0 and at 6."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def _leaky_relu(input: Tensor, negative_slope: float) -> Tensor:
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise (the slope is the gradient at 0)."""
+    _float_only(input, "leaky_relu", "leaky_relu_cpu")
+    if inplace and negative_slope < 0 and input.requires_grad:
+        raise RuntimeError(
+            "In-place leaky_relu backward with a negative slope is not supported: the input is "
+            "overwritten and its sign cannot be recovered. Call leaky_relu out of place."
+        )
+    return _maybe_inplace(_leaky_relu, input, inplace, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _rrelu(input: Tensor, lower: float, upper: float, training: bool, generator) -> Tensor:
+    if not training:
+        return LeakyRelu.apply(input, (lower + upper) / 2)
+    x = input._data
+    slopes = R.rng(generator).uniform(lower, upper, x.shape).astype(x.dtype)
+    noise = get_xp(x).where(x <= 0, get_xp(x).asarray(slopes), x.dtype.type(1))
+    return input * Tensor._make(noise)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False, *, generator=None) -> Tensor:
+    """Leaky ReLU with a slope drawn from U(lower, upper) per element while training
+    (from ember's generator), the mean slope (lower + upper) / 2 in eval."""
+    _float_only(input, "rrelu", "leaky_relu_cpu")
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    return _maybe_inplace(_rrelu, input, inplace, lower, upper, training, generator)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False, *, generator=None) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True, generator=generator)
+
+
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    return Elu.apply(input, alpha, scale, input_scale)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    _float_only(input, "elu", "elu_cpu")
+    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al. (2017)."""
+    _float_only(input, "selu", "elu_cpu")
+    return _maybe_inplace(_elu, input, inplace, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    _float_only(input, "celu", "elu_cpu")
+    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (Phi by erf), or its tanh approximation with ``approximate='tanh'``."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _float_only(input, "gelu", "GeluKernelImpl")
+    return Gelu.apply(input, approximate)
+
+
+def _silu(input: Tensor) -> Tensor:
+    return Silu.apply(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    _float_only(input, "silu", "silu_cpu")
+    return _maybe_inplace(_silu, input, inplace)
+
+
+def _mish(input: Tensor) -> Tensor:
+    return Mish.apply(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    _float_only(input, "mish", "mish_cpu")
+    return _maybe_inplace(_mish, input, inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta (overflow-free), linear where beta x > threshold."""
+    _float_only(input, "softplus", "softplus_cpu")
+    return Softplus.apply(input, beta, threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    _need_tensor("softsign", input)
+    return input / (input.abs() + 1)
+
+
+def _hardsigmoid(input: Tensor) -> Tensor:
+    return Hardsigmoid.apply(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    _float_only(input, "hardsigmoid", "hardsigmoid_cpu")
+    return _maybe_inplace(_hardsigmoid, input, inplace)
+
+
+def _hardswish(input: Tensor) -> Tensor:
+    return Hardswish.apply(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    _float_only(input, "hardswish", "hardswish_cpu")
+    return _maybe_inplace(_hardswish, input, inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for large |x|."""
+    _float_only(input, "logsigmoid", "log_sigmoid_cpu")
+    return LogSigmoid.apply(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    _need_tensor("tanhshrink", input)
+    return input - tanh(input)
+
+
+def _check_lambd(input: Tensor, lambd: float) -> None:
+    if lambd < 0:
+        info = np.finfo(input._data.dtype)
+        raise RuntimeError(
+            f"lambda must be in range [0, {info.max:g}] for input dtype "
+            f"{_type_name(input.dtype)}, but found {lambd:g}"
+        )
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    _float_only(input, "softshrink", "softshrink_check")
+    _check_lambd(input, lambd)
+    return Softshrink.apply(input, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x outside [-lambd, lambd], 0 inside."""
+    _float_only(input, "hardshrink", "hardshrink_cpu")
+    return Hardshrink.apply(input, lambd)
+
+
+def _threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    return Threshold.apply(input, threshold, value)
+
+
+def _checked_threshold(input: Tensor, th: float, value: float, inplace: bool) -> Tensor:
+    _need_tensor("threshold", input)
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    return _maybe_inplace(_threshold, input, inplace, th, value)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value (the gradient is 0 at the threshold)."""
+    return _checked_threshold(input, threshold, value, inplace)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _checked_threshold(input, threshold, value, True)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    _need_tensor("glu", input)
+    if input._data.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _wrap_dim(dim, input._data.ndim)
+    if input._data.shape[d] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {d} is size "
+            f"{input._data.shape[d]}"
+        )
+    _float_only(input, "glu", "glu_cpu")
+    a, b = chunk(input, 2, d)
+    return a * sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, weight * x otherwise, with one weight per channel (dim 1) or one shared."""
+    _need_tensor("prelu", input)
+    _need_tensor("prelu", weight, "weight", 2)
+    if weight._data.ndim > 1:
+        raise RuntimeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = "
+            f"{weight._data.ndim}"
+        )
+    n = weight._data.size
+    nd = input._data.ndim
+    if n != 1:
+        channels = input._data.shape[1] if nd >= 2 else 1
+        if n != channels:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter "
+                f"numbers = {n} and channel size = {channels}."
+            )
+    _float_only(input, "prelu", "prelu_cpu")
+    w = weight.reshape(()) if n == 1 else weight.reshape([n] + [1] * (nd - 2))
+    return where(input > 0, input, w * input)
+
+
+# ---- torch-level dropout (``torch.dropout(input, p, train)``; ``F.dropout`` is in ops.dropout)
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.dropout``: elementwise dropout (see ``nn.functional.dropout``)."""
+    return D.dropout(input, p, train)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return D.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.alpha_dropout`` (see ``nn.functional.alpha_dropout``)."""
+    return D.alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return D.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_dropout``: drops whole channels (dim 1) of a batched (N, C, ...) input."""
+    return D.feature_dropout(input, p, train)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return D.feature_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_alpha_dropout`` (see ``nn.functional.feature_alpha_dropout``)."""
+    return D.feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return D.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+__all__ = [
+    "alpha_dropout", "alpha_dropout_", "celu", "celu_", "dropout", "dropout_",
+    "feature_alpha_dropout", "feature_alpha_dropout_", "feature_dropout", "feature_dropout_",
+    "hardshrink", "log_softmax", "prelu", "rrelu", "rrelu_", "selu", "selu_", "softmax",
+    "threshold", "threshold_",
+]
+TENSOR_METHODS = ["hardshrink", "log_softmax", "prelu", "softmax"]
 INPLACE_METHODS: list = []

@@ -1,10 +1,47 @@
-from ember.nn.modules.activation import LogSoftmax, ReLU, Softmax, Softmin
+from ember.nn.modules.activation import (
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    RReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmax2d,
+    Softmin,
+    Softplus,
+    Softshrink,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+    Threshold,
+)
 from ember.nn.modules.container import (
     ModuleDict,
     ModuleList,
     ParameterDict,
     ParameterList,
     Sequential,
+)
+from ember.nn.modules.dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
 )
 from ember.nn.modules.flatten import Flatten, Unflatten
 from ember.nn.modules.linear import Identity, Linear
