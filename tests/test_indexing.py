@@ -300,6 +300,7 @@ def test_scatter():
           np.array([[0, 2], [1, 0]], dtype=L), rand(2, 2, seed=3))
 
 
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
 @pytest.mark.parametrize("reduce", ["add", "multiply"])
 def test_scatter_reduce_arg(reduce):
     check(lambda t, x, i, s: t.scatter(x, 1, i, s, reduce=reduce), rand(3, 4), IDX,
@@ -324,6 +325,18 @@ def test_scatter_reduce(reduce, include_self):
           rand(3, 4), IDX, rand(2, 4, seed=5), grad=False)
     check(lambda t, x, i, s: x.scatter_reduce(1, i, s, reduce, include_self=include_self),
           rand(3, 4, dtype=np.int64), IDX, rand(2, 4, dtype=np.int64, seed=5))
+    check(lambda t, x, i, s: x.scatter_reduce(1, i, s, reduce, include_self=include_self),
+          rand(3, 4, dtype=np.float32), IDX, rand(2, 3, dtype=np.float32, seed=5))
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax"])
+def test_scatter_reduce_double_backward(reduce):
+    def f(t, x, s, i):
+        y = x.scatter_reduce(1, i, s, reduce, include_self=False)
+        gx, gs = t.autograd.grad((y ** 2).sum(), [x, s], create_graph=True)
+        return gx, gs
+
+    check(f, rand(3, 4), rand(2, 3, seed=5), IDX)
 
 
 @pytest.mark.parametrize("include_self", [True, False])

@@ -317,13 +317,14 @@ class ScatterReduce(Op):
         if reduce == "sum":
             ctx.w = keep.astype(x.dtype), None
         elif reduce == "mean":
-            ctx.w = keep / cnt, 1.0 / cnt[idx]
+            ctx.w = (keep / cnt).astype(x.dtype), (1.0 / cnt[idx]).astype(x.dtype)
         elif reduce in ("amax", "amin"):
             # ties share the gradient; like PyTorch, x counts as a tie even when excluded
             n = (x == out).astype(x.dtype)
             src_is = src == out[idx]
             xp.add.at(n, idx, src_is)
-            ctx.w = (keep & (x == out)) / xp.maximum(n, 1), src_is / xp.maximum(n[idx], 1)
+            ctx.w = ((keep & (x == out)) / xp.maximum(n, 1)).astype(x.dtype), (
+                src_is / xp.maximum(n[idx], 1)).astype(x.dtype)
         else:
             zeros = ((x == 0) & keep).astype(np.int64)
             xp.add.at(zeros, idx, src == 0)
@@ -426,6 +427,10 @@ def setitem(input: Tensor, index, value) -> None:
             ) from None
         input._vc[0] += 1
         return
+    if input._requires_grad and input.grad_fn is None and not _trivial(basic):
+        raise RuntimeError(  # PyTorch writes through a view of input here
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
     input._inplace(_setitem, value, adv if adv is not None else (Ellipsis,), basic)
 
 
