@@ -63,7 +63,8 @@ def test_aliases(alias):
         check(lambda t, a, b: getattr(a, alias)(b), x, rand(4, low=0.1, high=0.9))
     else:
         check(lambda t, a: getattr(t, alias)(a), x)
-        check(lambda t, a: getattr(a * 1, alias + "_")(), x, grad=alias != "arccosh")
+        check(lambda t, a: getattr(a * 1, alias + "_")(), x,
+              grad=alias not in ("arccosh", "arcsinh", "arctanh"))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
