@@ -185,8 +185,10 @@ class Tensor:
         return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) else int(self._data.data.ptr)
 
     def storage_offset(self) -> int:
-        base = self._base._data if self._base is not None else self._data
-        return (self.data_ptr() - Tensor.data_ptr(Tensor._make(base))) // self._data.itemsize
+        root = self._data
+        while isinstance(getattr(root, "base", None), type(self._data)):
+            root = root.base  # the array that owns the memory
+        return (self.data_ptr() - Tensor.data_ptr(Tensor._make(root))) // self._data.itemsize
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -284,15 +286,11 @@ class Tensor:
         self._data = value._data
 
     def detach(self) -> Tensor:
-        t = Tensor._make(self._data, vc=self._vc)
-        t._base = self._base
-        return t
+        return Tensor._make(self._data, vc=self._vc)
 
     def detach_(self) -> Tensor:
-        if self._base is not None and self._base._requires_grad:
-            raise RuntimeError(
-                "Can't detach views in-place. Use detach() instead."
-            )
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -674,7 +672,18 @@ class Tensor:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
-        if _state["enabled"] and self._base is not None and self._base._requires_grad and self._base.grad_fn is None:
+        base = self._base
+        if not _state["enabled"] or base is None or not base._requires_grad:
+            return
+        if not self._requires_grad and self._view_src is not None:
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad mode "
+                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                "You can clarify your code by moving both the view and the inplace either both "
+                "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                "outside (if you want the inplace to be tracked)."
+            )
+        if base.grad_fn is None:
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation."

@@ -938,3 +938,46 @@ def test_inplace_on_tensor_not_requiring_grad_with_grad_operand():
 
 def test_int_tensor_requires_grad():
     same(lambda t: t.zeros(2, dtype=t.int32).requires_grad_())
+
+
+def test_views_detach_and_no_grad_views():
+    def detach_view_(t):
+        x = t.ones(3, requires_grad=True)
+        x[:2].detach_()
+
+    def detach_plain_view_(t):
+        t.ones(3)[:2].detach_()
+
+    def no_grad_view(t):
+        h = t.ones(3, requires_grad=True) * 1
+        with t.no_grad():
+            v = h[:2]
+        v.mul_(2)
+
+    def no_grad_view_of_leaf(t):
+        x = t.ones(3, requires_grad=True)
+        with t.no_grad():
+            v = x[:2]
+        v.mul_(2)
+
+    def no_grad_view_inplace_in_no_grad(t):
+        x = t.ones(3, requires_grad=True)
+        with t.no_grad():
+            v = x[:2]
+            v.mul_(2)
+        return x
+
+    def detached_view_is_not_a_view(t):
+        x = t.ones(3, requires_grad=True)
+        h = x * 1
+        w = t.tensor([2.0, 3.0], requires_grad=True)
+        d = x[:2].detach()
+        d.mul_(2)
+        e = h[1:].detach()
+        e.mul_(w)
+        e.sum().backward()
+        return x, h, h.grad_fn.name(), d.is_leaf, e.grad_fn.name(), w.grad, x.grad
+
+    for fn in (detach_view_, detach_plain_view_, no_grad_view, no_grad_view_of_leaf,
+               no_grad_view_inplace_in_no_grad, detached_view_is_not_a_view):
+        same(fn)

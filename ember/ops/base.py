@@ -119,11 +119,13 @@ class Op(Node):
         return tuple(results) if multi else results[0]
 
     def _apply_backward(self, grads: list) -> list:
-        if None in grads:
-            grads = [
-                g if g is not None else Tensor._make(np.zeros(*meta))
-                for g, meta in zip(grads, self._out_meta)
-            ]
+        for g in grads:  # (``None in grads`` would call Tensor.__eq__)
+            if g is None:
+                grads = [
+                    g if g is not None else Tensor._make(np.zeros(*meta))
+                    for g, meta in zip(grads, self._out_meta)
+                ]
+                break
         res = self.backward(self, *grads)
         if type(res) is not tuple:
             res = (res,)
