@@ -82,15 +82,15 @@ def _kid(kind):
 
 KIND_PAIRS = [(a, b) for a, b in itertools.product(KINDS, KINDS) if "py" not in (a[0], b[0])
               or a[0] != b[0]]
-SCALAR_PAIRS = [(a, b) for a in KINDS[-4:] for b in KINDS[-4:]]
 
 
-@pytest.mark.parametrize("ka,kb", KIND_PAIRS + SCALAR_PAIRS,
-                         ids=[f"{_kid(a)},{_kid(b)}" for a, b in KIND_PAIRS + SCALAR_PAIRS])
-def test_result_type(ka, kb):
-    ta, tb = (_wrap(torch, _input(k), False) for k in (ka, kb))
-    ea, eb = (_wrap(ember, _input(k), False) for k in (ka, kb))
-    assert repr(ember.result_type(ea, eb)) == repr(torch.result_type(ta, tb))
+@pytest.mark.parametrize("ka", KINDS, ids=_kid)
+def test_result_type(ka):
+    """result_type(a, b) for every kind of b: dimensioned, 0-dim, Python scalar."""
+    for kb in KINDS:
+        ta, tb = (_wrap(torch, _input(k), False) for k in (ka, kb))
+        ea, eb = (_wrap(ember, _input(k), False) for k in (ka, kb))
+        assert repr(ember.result_type(ea, eb)) == repr(torch.result_type(ta, tb)), (ka, kb)
 
 
 @pytest.mark.parametrize("bad", ["a", None, [1, 2]])
@@ -112,7 +112,7 @@ def test_result_type_numpy_scalars():
 OPS = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
     "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
-    "lt": operator.lt, "ge": operator.ge, "eq": operator.eq, "ne": operator.ne,
+    "lt": operator.lt, "eq": operator.eq,  # the other comparisons: test_properties
     "where": None,
 }
 DIFFERENTIABLE = {"add", "sub", "mul", "div", "pow", "where"}
@@ -143,7 +143,7 @@ def _known_bug(op, ka, kb):
     if op in ("floordiv", "mod", "pow") and all(map(_is_bool, kinds)):
         return f"{op} of two bools: PyTorch raises NotImplementedError (bool ** True is bool)"
     if ("py", -3) in kinds and any(k[1] == "uint8" for k in kinds) and op in (
-            "add", "sub", "mul", "floordiv", "mod", "lt", "ge") + (("pow",) * (ka == ("py", -3))):
+            "add", "sub", "mul", "floordiv", "mod", "lt") + (("pow",) * (ka == ("py", -3))):
         return "uint8 with a negative Python int: PyTorch wraps it to uint8, NumPy 2 raises"
     if op == "pow" and kb[0] == "dim" and NP.get(kb[1], NP["bool"]).kind == "i" \
             and not _is_float(ka):

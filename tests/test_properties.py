@@ -156,9 +156,8 @@ def _raise_both(op, shapes, seed):
     raise AssertionError(f"ember did not raise for shapes {shapes}")
 
 
-@pytest.mark.parametrize("op", list(NOT_BROADCASTABLE_OPS))
 @SETTINGS
-@given(shapes=non_broadcastable(), seed=seeds)
+@given(op=st.sampled_from(list(NOT_BROADCASTABLE_OPS)), shapes=non_broadcastable(), seed=seeds)
 def test_not_broadcastable_raises(op, shapes, seed):
     """Operands whose shapes do not broadcast raise (PyTorch: RuntimeError)."""
     assert isinstance(_raise_both(op, shapes, seed), (RuntimeError, ValueError))
@@ -179,10 +178,9 @@ REDUCTIONS = {"sum": lambda x: x.sum(), "mean": lambda x: x.mean(),
               "sum_dim0": lambda x: x.sum(0) if x.dim() else x.sum()}
 
 
-@pytest.mark.parametrize("red", list(REDUCTIONS))
-@pytest.mark.parametrize("op", ["add", "mul", "sub"])
 @SETTINGS
-@given(shapes=two_shapes, da=st.sampled_from(FLOATS), db=st.sampled_from(FLOATS), seed=seeds)
+@given(red=st.sampled_from(list(REDUCTIONS)), op=st.sampled_from(["add", "mul", "sub"]),
+       shapes=two_shapes, da=st.sampled_from(FLOATS), db=st.sampled_from(FLOATS), seed=seeds)
 def test_reduced_broadcast_grads(red, op, shapes, da, db, seed):
     """Reducing a broadcast result: every input's grad has the input's shape and dtype."""
     sa, sb = shapes.input_shapes
