@@ -90,9 +90,13 @@ def test_backward_inputs_nonleaf_gets_grad():
         a = t.tensor([1.0, 2.0], requires_grad=True)
         c = a * 3
         (c * c).sum().backward(inputs=[c, a])
-        return a.grad, c.grad
+        g = c.grad
+        (c * 2).sum().backward()  # c now retains its grad, as torch does
+        return a.grad, g, c.grad, c.retains_grad
 
     same(f)
+    same(lambda t: (t.ones(2, requires_grad=True) * 2).sum().backward(inputs=[]))
+    same(lambda t: (t.ones(2, requires_grad=True) * 2).sum().backward(inputs=[t.ones(2)]))
 
 
 def test_backward_multiple_roots():
@@ -204,7 +208,8 @@ def test_gradient_penalty():
 def test_create_graph_backward_grad_has_history():
     def f(t):
         x = t.tensor([1.0, 2.0], requires_grad=True)
-        (x**3).sum().backward(create_graph=True)
+        with pytest.warns(UserWarning, match="create a reference cycle"):
+            (x**3).sum().backward(create_graph=True)
         g = x.grad
         has = g.grad_fn is not None
         x.grad = None

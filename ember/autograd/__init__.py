@@ -68,11 +68,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     _check_outputs(tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    inputs = _as_tuple(inputs) or None
     if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:
-            if not t._requires_grad:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            t.retain_grad()  # as in torch: a non-leaf input keeps its .grad from now on
+    elif create_graph:
+        import warnings
+
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.",
+            UserWarning,
+            stacklevel=3,
+        )
     run_backward(tensors, _make_grads(tensors, grads, create_graph), retain_graph,
                  create_graph, inputs)
 

@@ -80,7 +80,7 @@ def run_backward(outputs, grads, retain_graph: bool, create_graph: bool, inputs=
     if inputs is not None:
         for i, t in enumerate(inputs):
             node = t.grad_fn if t.grad_fn is not None else accumulator(t)
-            targets.setdefault(node, []).append((t._output_nr, i, t))
+            targets.setdefault(node, []).append((t._output_nr, i))
         needed = _needed(roots, deps, targets)
     captured = [None] * len(inputs) if capture else None
 
@@ -95,13 +95,10 @@ def run_backward(outputs, grads, retain_graph: bool, create_graph: bool, inputs=
                 is_acc and node.variable._leaf_hooks
             ):
                 grads_in = _run_pre_hooks(node, grads_in)
-            if node in targets:
-                for nr, i, t in targets[node]:
-                    if capture:
-                        captured[i] = grads_in[nr]
-                    elif not is_acc and grads_in[nr] is not None:
-                        _accumulate(t, grads_in[nr], create_graph)
-                if capture and not any(c in needed for c, _ in node.next_functions):
+            if capture and node in targets:
+                for nr, i in targets[node]:
+                    captured[i] = grads_in[nr]
+                if not any(c in needed for c, _ in node.next_functions):
                     continue  # autograd.grad stops at its inputs; backward() runs their node
             if is_acc:
                 if not capture and grads_in[0] is not None and (inputs is None or node in targets):
