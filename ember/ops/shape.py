@@ -156,7 +156,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        dims = {_wrap_dim(d, len(shape)) for d in _int_list(dim)} if shape else set()
+        dims = {_wrap_dim(d, len(shape)) for d in _int_list(dim)}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return Squeeze.apply(input, new)
 
@@ -203,15 +203,15 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
     return clone(input)
 
 
-def atleast_1d(*tensors):
+def atleast_1d(*tensors) -> Tensor | tuple:
     return _atleast(tensors, lambda s: s or (1,))
 
 
-def atleast_2d(*tensors):
+def atleast_2d(*tensors) -> Tensor | tuple:
     return _atleast(tensors, lambda s: (1,) * (2 - len(s)) + s if len(s) < 2 else s)
 
 
-def atleast_3d(*tensors):
+def atleast_3d(*tensors) -> Tensor | tuple:
     def grow(s: tuple) -> tuple:
         return {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}.get(len(s), s)
 
@@ -541,9 +541,13 @@ class ViewScatter(Op):
         return ctx.op.apply(g, *ctx.args), None, None, None
 
 
-def _dim_of(input: Tensor, dim: int, op: str) -> int:
+def _dim_of(input: Tensor, dim: int, op: str, error: type = RuntimeError) -> int:
+    """``dim`` wrapped; ops that need a dim to work along reject 0-d tensors with their message."""
     if input._data.ndim == 0:
-        raise IndexError(f"{op}() cannot be applied to a 0-dim tensor.")
+        msg = {"select": "select() cannot be applied to a 0-dim tensor.",
+               "unbind": f"Dimension specified as {dim} but tensor has no dimensions"}.get(
+            op, f"{op} expects at least a 1-dimensional tensor, but got a tensor with 0 dims")
+        raise error(msg)
     return _wrap_dim(dim, input._data.ndim)
 
 
@@ -568,7 +572,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
-    d = _dim_of(input, dim, "select")
+    d = _dim_of(input, dim, "select", IndexError)
     n = input._data.shape[d]
     index = int(index)
     if not -n <= index < n:
@@ -684,7 +688,7 @@ def _link_views(src: Tensor, outs: tuple, op: type, args: list, name: str) -> tu
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
-    d = _dim_of(input, dim, "unbind")
+    d = _dim_of(input, dim, "unbind", IndexError)
     n = input._data.shape[d]
     if n == 0:
         return ()
@@ -797,7 +801,7 @@ def _common_dtype(tensors: list) -> np.dtype:
     return dt.np
 
 
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+def cat(tensors, dim: int = 0) -> Tensor:
     """Join along an existing dim; 1-D empty tensors are skipped, as in PyTorch."""
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
@@ -840,7 +844,7 @@ class Stack(Op):
         return Unbind.apply(g, ctx.dim)
 
 
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+def stack(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -855,23 +859,23 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     return Stack.apply(*tensors, dim=d, dtype=_common_dtype(tensors))
 
 
-def hstack(tensors, *, out=None) -> Tensor:
+def hstack(tensors) -> Tensor:
     tensors = atleast_1d(_tensor_list(tensors, "hstack"))
     return cat(tensors, 0 if all(t._data.ndim == 1 for t in tensors) else 1)
 
 
-def vstack(tensors, *, out=None) -> Tensor:
+def vstack(tensors) -> Tensor:
     return cat(atleast_2d(_tensor_list(tensors, "vstack")), 0)
 
 
 row_stack = vstack
 
 
-def dstack(tensors, *, out=None) -> Tensor:
+def dstack(tensors) -> Tensor:
     return cat(atleast_3d(_tensor_list(tensors, "dstack")), 2)
 
 
-def column_stack(tensors, *, out=None) -> Tensor:
+def column_stack(tensors) -> Tensor:
     tensors = _tensor_list(tensors, "column_stack")
     cols = [View.apply(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors]
     return cat(cols, 1)
@@ -954,7 +958,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         counts = input._data
         _check_repeats(counts, input._data.shape[0], 0, output_size)
-        return Tensor._make(xp.repeat(xp.arange(counts.shape[0], dtype=counts.dtype), counts))
+        return Tensor._make(xp.repeat(xp.arange(counts.shape[0], dtype=counts.dtype),
+                                      _counts_arg(counts)))
     if dim is None:
         input, d = View.apply(input, (input._data.size,)), 0
     else:
@@ -981,7 +986,12 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
             raise RuntimeError(f"Repeats must be non-negative, got {repeats}")
         counts = xp.full((n,), int(repeats), dtype=np.int64)
     _check_repeats(counts, n, d, output_size)
-    return Take.apply(input, xp.repeat(xp.arange(n), counts), d)
+    return Take.apply(input, xp.repeat(xp.arange(n), _counts_arg(counts)), d)
+
+
+def _counts_arg(counts):
+    """NumPy's repeat takes an array of counts; CuPy's takes a list."""
+    return counts if isinstance(counts, np.ndarray) else counts.tolist()
 
 
 def _check_repeats(counts, n: int, d: int, output_size) -> None:
