@@ -40,6 +40,17 @@ from ember.ops.activation import (
     threshold,
     threshold_,
 )
+from ember.ops.conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    pad,
+    unfold,
+)
 from ember.ops.dropout import (
     alpha_dropout,
     dropout,
@@ -123,6 +134,12 @@ __all__ = [
     "alpha_dropout",
     "celu",
     "celu_",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "cross_entropy",
     "dropout",
     "dropout1d",
@@ -131,6 +148,7 @@ __all__ = [
     "elu",
     "elu_",
     "feature_alpha_dropout",
+    "fold",
     "gelu",
     "glu",
     "hardshrink",
@@ -146,6 +164,7 @@ __all__ = [
     "mish",
     "mse_loss",
     "nll_loss",
+    "pad",
     "prelu",
     "relu",
     "relu6",
@@ -165,4 +184,5 @@ __all__ = [
     "tanhshrink",
     "threshold",
     "threshold_",
+    "unfold",
 ]

@@ -7,9 +7,18 @@ form, made here from the out-of-place op).
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.ops import activation, creation, indexing, linalg, pointwise, reduction, shape
+from ember.ops import (
+    activation,
+    conv,
+    creation,
+    indexing,
+    linalg,
+    pointwise,
+    reduction,
+    shape,
+)
 
-MODULES = (creation, pointwise, reduction, shape, indexing, linalg, activation)
+MODULES = (creation, pointwise, reduction, shape, indexing, linalg, activation, conv)
 
 
 def _inplace_method(fn):

@@ -35,6 +35,16 @@ from ember.nn.modules.container import (
     ParameterList,
     Sequential,
 )
+from ember.nn.modules.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    Fold,
+    Unfold,
+)
 from ember.nn.modules.dropout import (
     AlphaDropout,
     Dropout,
