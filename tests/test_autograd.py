@@ -986,3 +986,64 @@ def test_views_detach_and_no_grad_views():
     for fn in (detach_view_, detach_plain_view_, no_grad_view, no_grad_view_of_leaf,
                no_grad_view_inplace_in_no_grad, detached_view_is_not_a_view):
         same(fn)
+
+
+def test_hook_details():
+    def used_twice(t):
+        calls = []
+        a = t.tensor([1.0, 2.0], requires_grad=True)
+        a.register_hook(lambda g: calls.append(g.tolist()))
+        y = a * 2
+        y.register_hook(lambda g: calls.append(("y", g.tolist())))
+        (y * y + y + a).sum().backward()
+        return calls, a.grad
+
+    def post_accumulate(t):
+        calls = []
+        a = t.tensor([1.0, 2.0], requires_grad=True)
+        h = a.register_post_accumulate_grad_hook(lambda p: calls.append(p.grad.tolist()))
+        (a * 3).sum().backward()
+        t.autograd.grad((a * 3).sum(), a)  # nothing is accumulated: no call
+        (a * 3).sum().backward(inputs=[a])
+        h.remove()
+        (a * 3).sum().backward()
+        return calls
+
+    def hook_changes_size(t):
+        a = t.tensor([1.0, 2.0], requires_grad=True)
+        a.register_hook(lambda g: t.ones(3))
+        (a * 2).sum().backward()
+
+    for fn in (used_twice, post_accumulate, hook_changes_size):
+        same(fn)
+    same(lambda t: (t.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(print))
+    same(lambda t: t.ones(2).register_post_accumulate_grad_hook(print))
+    same(lambda t: setattr(t.ones(2, requires_grad=True) * 2, "requires_grad", True))
+
+
+def test_training_step_pattern():
+    def f(t):
+        w = t.tensor([1.0, 2.0], requires_grad=True)
+        for _ in range(3):
+            loss = ((w * 3 - 1) ** 2).sum()
+            loss.backward()
+            with t.no_grad():
+                w -= 0.01 * w.grad
+            w.grad.zero_()
+        return w, w.is_leaf, w.grad, w._version
+
+    same(f)
+
+
+def test_gradient_dtype_and_non_float_outputs():
+    def f(t):
+        a = t.tensor([1.0, 2.0], requires_grad=True)
+        (a * 2).backward(t.tensor([1, 1]))
+        b = t.tensor([1.0, 2.0], requires_grad=True)
+        (b * 2).backward(t.tensor([1.0, 1.0], dtype=t.float64))
+        with t.no_grad():
+            c = a * 2
+        return (a.grad, b.grad, (a > 1).requires_grad, (a > 1).grad_fn, a.long().requires_grad,
+                c.is_leaf, c.requires_grad)
+
+    same(f)

@@ -102,7 +102,11 @@ def run_backward(outputs, grads, retain_graph: bool, create_graph: bool, inputs=
                     continue  # autograd.grad stops at its inputs; backward() runs their node
             if is_acc:
                 if not capture and grads_in[0] is not None and (inputs is None or node in targets):
-                    _accumulate(node.variable, grads_in[0], create_graph)
+                    leaf = node.variable
+                    _accumulate(leaf, grads_in[0], create_graph)
+                    if leaf._post_acc_hooks:
+                        for fn in list(leaf._post_acc_hooks.values()):
+                            fn(leaf)
                 if node._hooks:
                     _run_post_hooks(node, grads_in, grads_in)
                 continue
@@ -140,9 +144,14 @@ def _n_out(node) -> int:
 
 def _call_hooks(hooks: dict, grads: list, nr: int) -> None:
     for fn in list(hooks.values()):
-        if grads[nr] is not None:
-            r = fn(grads[nr])
+        g = grads[nr]
+        if g is not None:
+            r = fn(g)
             if r is not None:
+                if r._data.shape != g._data.shape:
+                    raise RuntimeError(
+                        f"hook '{getattr(fn, '__name__', fn)}' has changed the size of value"
+                    )
                 grads[nr] = r
 
 
