@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -435,14 +436,23 @@ def _correction(unbiased, correction) -> float:
     return 1 if unbiased is None or unbiased else 0
 
 
+def _variance(x, axes, correction, keepdim):
+    """The corrected variance; sum(d^2) / max(n - correction, 0) as NumPy and PyTorch."""
+    xp = get_xp(x)
+    m = x.mean(axis=axes, keepdims=True) if x.size else x.sum(axis=axes, keepdims=True)
+    d = x - m
+    n = x.size // builtins.max(m.size, 1) if x.size else 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (d * d).sum(axis=axes, keepdims=keepdim) / builtins.max(n - correction, 0)
+    return xp.asarray(out, dtype=x.dtype)
+
+
 class Var(Op):
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim, ctx.correction = x.shape, axes, keepdim, correction
         ctx.save_for_backward(x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = get_xp(x).var(x, axis=axes, ddof=correction, keepdims=keepdim)
-        return out.astype(x.dtype, copy=False)
+        return _variance(x, axes, correction, keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -452,19 +462,17 @@ class Var(Op):
 
 def _var_backward(g: Tensor, x: Tensor, ctx) -> Tensor:
     n = x._data.size // builtins.max(int(np.prod(_out_shape(ctx.shape, ctx.axes, True))), 1)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.float64(2.0) / np.float64(n - ctx.correction)
-    centred = x - mean(x, ctx.axes, True)
-    return _keep(g, ctx.shape, ctx.axes, ctx.keepdim) * centred * float(scale)
+        centred = x - mean(x, ctx.axes, True)
+        return _keep(g, ctx.shape, ctx.axes, ctx.keepdim) * centred * float(scale)
 
 
 class Std(Op):
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim, ctx.correction = x.shape, axes, keepdim, correction
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = get_xp(x).std(x, axis=axes, ddof=correction, keepdims=keepdim)
-        out = out.astype(x.dtype, copy=False)
+        out = get_xp(x).sqrt(_variance(x, axes, correction, keepdim))
         ctx.save_for_backward(x, out)
         return out
 
@@ -485,7 +493,15 @@ def _var_args(name: str, input: Tensor, dim, unbiased, keepdim, correction):
             f"std and var only support floating point and complex dtypes (got {_type_name(input)} "
             f"in {name}(); convert with .float() first)"
         )
-    return _axes(dim, input._data.ndim), _correction(unbiased, correction)
+    axes = _axes(dim, input._data.ndim)
+    c = _correction(unbiased, correction)
+    shape = input._data.shape
+    n = int(np.prod([shape[a] for a in axes])) if axes is not None else input._data.size
+    if n - c <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return axes, c
 
 
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -504,14 +520,14 @@ def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
-    return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, None if isinstance(dim, bool) else dim, keepdim))
+    axes, c = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, axes, c, keepdim), Mean.apply(input, axes, keepdim)
 
 
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
-    return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, None if isinstance(dim, bool) else dim, keepdim))
+    axes, c = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
+    return Std.apply(input, axes, c, keepdim), Mean.apply(input, axes, keepdim)
 
 
 # ---- norm, logsumexp -------------------------------------------------------------------------
