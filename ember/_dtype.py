@@ -149,3 +149,53 @@ def can_cast(from_: dtype, to: dtype) -> bool:
     from_ = _as_dtype(from_, "can_cast", "from_", 1)
     to = _as_dtype(to, "can_cast", "to", 2)
     return from_._cat <= to._cat
+
+
+class finfo:
+    """Machine limits of a floating dtype (``ember.finfo(ember.float32).eps``)."""
+
+    def __init__(self, type: dtype | None = None) -> None:
+        d = _default if type is None else _as_dtype(type, "finfo", "type", 1)
+        if not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
+        info = np.finfo(d.np)
+        self.bits = info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+        self.dtype = d.name
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``ember.iinfo(ember.int8).max``)."""
+
+    def __init__(self, type: dtype) -> None:
+        d = _as_dtype(type, "iinfo", "type", 1)
+        if d is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if d._cat != _INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        info = np.iinfo(d.np)
+        self.bits, self.min, self.max, self.dtype = info.bits, int(info.min), int(info.max), d.name
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -375,3 +375,40 @@ def test_dtypes_hashable():
     assert {ember.float32, ember.float, ember.float64, ember.double} == {ember.float32,
                                                                          ember.float64}
     assert ember.float32 != ember.float64 and ember.float32 == ember.float
+
+
+# ---- finfo / iinfo (ember._dtype; PyTorch's torch.finfo / torch.iinfo) -----------------------
+
+_finfo, _iinfo = ember._dtype.finfo, ember._dtype.iinfo
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo(name):
+    e, t = _finfo(_dt(ember, name)), torch.finfo(_dt(torch, name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(e, attr) == getattr(t, attr), attr
+        assert type(getattr(e, attr)) is type(getattr(t, attr)), attr
+    assert repr(e) == repr(t)
+    assert e == _finfo(_dt(ember, name)) and hash(e) == hash(_finfo(_dt(ember, name)))
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo(name):
+    e, t = _iinfo(_dt(ember, name)), torch.iinfo(_dt(torch, name))
+    for attr in ("bits", "max", "min", "dtype"):
+        assert getattr(e, attr) == getattr(t, attr), attr
+        assert type(getattr(e, attr)) is type(getattr(t, attr)), attr
+    assert repr(e) == repr(t)
+
+
+def test_finfo_iinfo_defaults_and_errors(restore_default):
+    assert repr(_finfo()) == repr(torch.finfo())
+    assert repr(_finfo(float)) == repr(torch.finfo(float))
+    assert repr(_iinfo(int)) == repr(torch.iinfo(int))
+    ember.set_default_dtype(ember.float64)
+    torch.set_default_dtype(torch.float64)
+    assert repr(_finfo()) == repr(torch.finfo())
+    for info, arg in (("finfo", "int32"), ("finfo", "bool"), ("iinfo", "bool"),
+                      ("iinfo", "float16"), ("finfo", None)):
+        check_raises(lambda t, info=info, arg=arg: getattr(
+            ember._dtype if t is ember else t, info)(_dt(t, arg) if arg else "float32"))
