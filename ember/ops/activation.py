@@ -155,11 +155,14 @@ class LeakyRelu(Op):
 
 
 class Elu(Op):
-    """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)): elu, selu and celu."""
+    """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)): elu, selu and celu.
+
+    ``grad_input_scale`` is the input scale the backward uses (see ``celu``).
+    """
 
     @staticmethod
-    def forward(ctx, x, alpha, scale, input_scale):
-        ctx.coefs = alpha, scale, input_scale
+    def forward(ctx, x, alpha, scale, input_scale, grad_input_scale):
+        ctx.coefs = alpha, scale, grad_input_scale
         ctx.save_for_backward(x)
         xp = get_xp(x)
         t = x.dtype.type
@@ -170,8 +173,9 @@ class Elu(Op):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         alpha, scale, input_scale = ctx.coefs
-        neg = g * (alpha * scale * input_scale) * (x.clamp(max=0) * input_scale).exp()
-        return where(x <= 0, neg, g * scale), None, None, None
+        # x masked to x < 0: PyTorch's second derivative is 0 at x = 0
+        neg = g * (alpha * scale * input_scale) * (_mask(x < 0, x) * input_scale).exp()
+        return where(x <= 0, neg, g * scale), None, None, None, None
 
 
 class Gelu(Op):
@@ -184,7 +188,8 @@ class Gelu(Op):
             inner = (x + x * x * x * x.dtype.type(_GELU_C)) * x.dtype.type(_GELU_K)
             return x * x.dtype.type(0.5) * (1 + xp.tanh(inner))
         x64 = x.astype(np.float64, copy=False)
-        cdf = 0.5 * (1 + _erf_parts(xp, x64 * _SQRT1_2)[0])
+        with np.errstate(all="ignore"):
+            cdf = 0.5 * (1 + _erf_parts(xp, x64 * _SQRT1_2)[0])
         return (x64 * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
@@ -229,7 +234,9 @@ class Softplus(Op):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         z = x * ctx.beta
-        return where(z > ctx.threshold, g, g * sigmoid(z)), None, None
+        # z held constant at the threshold itself: PyTorch's second derivative is 0 there
+        z_smooth = where(z < ctx.threshold, z, Tensor._make(z._data))
+        return where(z > ctx.threshold, g, g * sigmoid(z_smooth)), None, None
 
 
 class Mish(Op):
@@ -412,14 +419,15 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     return rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
 
-def _elu(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
-    return Elu.apply(input, alpha, scale, input_scale)
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float,
+         grad_input_scale: float) -> Tensor:
+    return Elu.apply(input, alpha, scale, input_scale, grad_input_scale)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     _float_only(input, "elu", "elu_cpu")
-    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0)
+    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0, 1.0)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -429,7 +437,7 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al. (2017)."""
     _float_only(input, "selu", "elu_cpu")
-    return _maybe_inplace(_elu, input, inplace, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _maybe_inplace(_elu, input, inplace, _SELU_ALPHA, _SELU_SCALE, 1.0, 1.0)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -437,11 +445,16 @@ def selu_(input: Tensor) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise.
+
+    PyTorch's gradient takes 1 / alpha with alpha rounded to float32 (the forward does not);
+    the same is done here so that gradients agree to float64 precision.
+    """
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     _float_only(input, "celu", "elu_cpu")
-    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0 / alpha)
+    grad_scale = 1.0 / float(np.float32(alpha))
+    return _maybe_inplace(_elu, input, inplace, alpha, 1.0, 1.0 / alpha, grad_scale)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
