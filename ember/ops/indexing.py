@@ -117,8 +117,11 @@ def _check_bounds(a, size: int, dim: int, op: str = "", exc=IndexError,
 
 def _parse(index, x) -> tuple[tuple, tuple | None]:
     """Split ``index`` into a basic index (a view of ``x``) and the advanced index after it."""
-    xp = get_xp(x)
     shape = x.shape
+    if shape and (type(index) is int and -shape[0] <= index < shape[0] or type(index) is slice
+                  and (index.step is None or type(index.step) is int and index.step > 0)):
+        return (index, Ellipsis), None  # the common cases, quickly
+    xp = get_xp(x)
     items = _items(index, xp)
     kinds = [k for k, _ in items]
     if kinds.count(Ellipsis) > 1:
@@ -229,9 +232,10 @@ class IndexGrad(Op):
     @staticmethod
     def forward(ctx, g, shape, idx, accumulate):
         ctx.idx, ctx.accumulate = idx, accumulate
-        out = get_xp(g).zeros(shape, dtype=g.dtype)
+        xp = get_xp(g)
+        out = xp.zeros(shape, dtype=g.dtype)
         if accumulate:
-            get_xp(g).add.at(out, idx, g)
+            _ufunc_at(xp.add, out, idx, g)
         else:
             out[idx] = g
         return out
@@ -239,6 +243,17 @@ class IndexGrad(Op):
     @staticmethod
     def backward(ctx, g):
         return (AdvIndex if ctx.accumulate else Index).apply(g, ctx.idx)
+
+
+def _ufunc_at(ufunc, out, idx: tuple, value) -> None:
+    """``ufunc.at(out, idx, value)`` (repeated indices combine), via flat indices when ``out`` is
+    contiguous: NumPy's fast path, many times quicker than ``at`` with sub-array rows."""
+    xp = get_xp(out)
+    if not out.flags.c_contiguous:
+        ufunc.at(out, idx, value)
+        return
+    lin = xp.arange(out.size).reshape(out.shape)[idx]
+    ufunc.at(out.reshape(-1), lin.reshape(-1), xp.broadcast_to(value, lin.shape).reshape(-1))
 
 
 def _take(g: Tensor, idx: tuple) -> Tensor:
@@ -255,7 +270,7 @@ class IndexPut(Op):
         target = out[basic]  # a view of out
         try:
             if accumulate:
-                get_xp(x).add.at(target, idx, value)
+                _ufunc_at(get_xp(x).add, target, idx, value)
             else:
                 target[idx] = value
         except ValueError:
@@ -306,10 +321,10 @@ class ScatterReduce(Op):
             out[idx] = _identity(reduce, x.dtype)
         ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
                  "amin": xp.minimum}[reduce]
-        ufunc.at(out, idx, src)
+        _ufunc_at(ufunc, out, idx, src)
         if reduce == "mean":
             cnt = keep.astype(np.int64)
-            xp.add.at(cnt, idx, 1)
+            _ufunc_at(xp.add, cnt, idx, 1)
             out = (xp.floor_divide(out, cnt) if x.dtype.kind != "f" else out / cnt).astype(x.dtype)
         if x.dtype.kind != "f":
             return out
@@ -322,12 +337,12 @@ class ScatterReduce(Op):
             # ties share the gradient; like PyTorch, x counts as a tie even when excluded
             n = (x == out).astype(x.dtype)
             src_is = src == out[idx]
-            xp.add.at(n, idx, src_is)
+            _ufunc_at(xp.add, n, idx, src_is)
             ctx.w = ((keep & (x == out)) / xp.maximum(n, 1)).astype(x.dtype), (
                 src_is / xp.maximum(n[idx], 1)).astype(x.dtype)
         else:
             zeros = ((x == 0) & keep).astype(np.int64)
-            xp.add.at(zeros, idx, src == 0)
+            _ufunc_at(xp.add, zeros, idx, src == 0)
             ctx.zeros, ctx.keep = zeros, keep
             ctx.save_for_backward(x, src)
         return out
