@@ -1047,3 +1047,88 @@ def test_gradient_dtype_and_non_float_outputs():
                 c.is_leaf, c.requires_grad)
 
     same(f)
+
+
+def _scale_fn(t, bwd, multi=False):
+    class F(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return (x * k, 3) if multi else x * k
+
+        @staticmethod
+        def backward(ctx, g, *rest):
+            return bwd(t, g)
+
+    return F
+
+
+@pytest.mark.parametrize("bwd", [
+    lambda t, g: (g, t.ones(1)),  # a gradient for the non-tensor k
+    lambda t, g: (t.ones(3), None),  # wrong shape
+    lambda t, g: (t.ones(1), None),  # broadcastable is still wrong
+    lambda t, g: (1.0, None),  # not a tensor
+    lambda t, g: (g * 2, None),
+])
+def test_function_backward_validation(bwd):
+    def f(t):
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        _scale_fn(t, bwd).apply(x, 2.0).sum().backward()
+        return x.grad
+
+    same(f)
+
+
+def test_function_misc():
+    def outputs(t):
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        out = _scale_fn(t, lambda t, g: (g, None), multi=True).apply(x, 2.0)
+        with t.no_grad():
+            y = _scale_fn(t, lambda t, g: (g, None)).apply(x, 2.0)
+        return [type(o).__name__ for o in out], y.requires_grad, y.grad_fn
+
+    def non_differentiable_grad_is_zeros(t):
+        seen = []
+
+        class F(t.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                a, b = x * 2, x * 3
+                ctx.mark_non_differentiable(b)
+                return a, b
+
+            @staticmethod
+            def backward(ctx, ga, gb):
+                seen.append(gb)
+                return ga
+
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        a, b = F.apply(x)
+        (a.sum() + b.sum()).backward()
+        return seen, b.requires_grad, x.grad
+
+    def saved_output_and_none(t):
+        class Exp(t.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y, None)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                y, none = ctx.saved_tensors
+                assert none is None
+                return g * y
+
+        a = t.tensor([0.5, 1.0], requires_grad=True)
+        y = Exp.apply(a)
+        (g,) = t.autograd.grad(y.sum(), a, create_graph=True)
+        (g2,) = t.autograd.grad(g.sum(), a)
+        y2 = Exp.apply(a)
+        y2.add_(1)  # Exp saved its output
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y2.sum().backward()
+        return g2
+
+    for fn in (outputs, non_differentiable_grad_is_zeros, saved_output_and_none):
+        same(fn)

@@ -69,14 +69,19 @@ class BackwardCFunction(Node, FunctionCtx):
             )
         out = []
         for i, (g, need, meta) in enumerate(zip(res, self.needs_input_grad, self._in_meta)):
-            if g is None or not need:
+            if g is None:
                 out.append(None)
                 continue
-            if not isinstance(g, Tensor):
-                raise TypeError(
-                    f"function {self.name()} returned a gradient of type {type(g).__name__} at "
-                    "index {i}; expected a Tensor or None"
+            if meta is None:
+                raise RuntimeError(
+                    f"function {self.name()} returned a gradient different than None at position "
+                    f"{i + 1}, but the corresponding forward input was not a Variable"
                 )
+            if not isinstance(g, Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+            if not need:
+                out.append(None)
+                continue
             if tuple(g.shape) != meta[0]:
                 try:
                     g = sum_to(g, meta[0])
