@@ -24,6 +24,7 @@ def x(*shape, dt=np.float64, seed=0):
 def test_reshape_view(dt, shape):
     check(lambda t, a: a.reshape(shape), x(2, 3, 4, dt=dt))
     check(lambda t, a: t.reshape(a, shape), x(2, 3, 4, dt=dt))
+    check(lambda t, a: t.reshape(a, shape=shape), x(2, 3, 4, dt=dt))
     check(lambda t, a: a.view(shape), x(2, 3, 4, dt=dt))
     check(lambda t, a: a.view(*shape), x(2, 3, 4, dt=dt))
     check(lambda t, a: (a * 2).transpose(0, 2).reshape(shape), x(2, 3, 4, dt=dt))
@@ -466,6 +467,19 @@ def test_double_backward_through_views():
         return g
 
     check(f, x(5))
+
+
+def test_double_backward_through_copies():
+    def f(t, a, b):
+        y = (t.cat([a, b.flatten()]) ** 2).sum() + (t.stack([a, a.flip(0)]).roll(1, 1) ** 3).sum()
+        y = y + (a.repeat(2, 2) ** 2).sum() + (a.expand(3, 4) ** 3).sum()
+        y = y + (a.repeat_interleave(2) ** 3).sum() + (t.diag_embed(a) ** 3).sum()
+        y = y + (b.tril(1) ** 3).sum() + (t.rot90(b) ** 3).sum() + (b.select(1, 0) ** 3).sum()
+        y = y + sum((p ** 3).sum() for p in b.split([1, 1], 0))
+        y = y + sum((p ** 3).sum() for p in b.unbind(1))
+        return t.autograd.grad(y, (a, b), create_graph=True)
+
+    check(f, x(4), x(2, 3))
 
 
 @dtypes

@@ -116,13 +116,9 @@ class ViewDtype(Op):
         ctx.mark_non_differentiable(out)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
-        raise RuntimeError("view(dtype) is not differentiable")
 
-
-def reshape(input: Tensor, *shape) -> Tensor:
-    shape = _infer(_shape_arg(shape), input._data.size)
+def reshape(input: Tensor, *args, shape=None) -> Tensor:
+    shape = _infer(_shape_arg(args if args or shape is None else (shape,)), input._data.size)
     return View.apply(input, shape)
 
 
