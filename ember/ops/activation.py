@@ -619,38 +619,38 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``torch.dropout``: elementwise dropout (see ``nn.functional.dropout``)."""
-    return D.dropout(input, p, train)
+    return D.dropout_impl(input, p, train, False)
 
 
 def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return D.dropout(input, p, train, inplace=True)
+    return D.dropout_impl(input, p, train, True)
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``torch.alpha_dropout`` (see ``nn.functional.alpha_dropout``)."""
-    return D.alpha_dropout(input, p, train)
+    return D.dropout_impl(input, p, train, False, alpha=True)
 
 
 def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return D.alpha_dropout(input, p, train, inplace=True)
+    return D.dropout_impl(input, p, train, True, alpha=True)
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``torch.feature_dropout``: drops whole channels (dim 1) of a batched (N, C, ...) input."""
-    return D.feature_dropout(input, p, train)
+    return D.dropout_impl(input, p, train, False, feature=True)
 
 
 def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return D.feature_dropout(input, p, train, inplace=True)
+    return D.dropout_impl(input, p, train, True, feature=True)
 
 
 def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``torch.feature_alpha_dropout`` (see ``nn.functional.feature_alpha_dropout``)."""
-    return D.feature_alpha_dropout(input, p, train)
+    return D.dropout_impl(input, p, train, False, feature=True, alpha=True)
 
 
 def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return D.feature_alpha_dropout(input, p, train, inplace=True)
+    return D.dropout_impl(input, p, train, True, feature=True, alpha=True)
 
 
 __all__ = [

@@ -30,9 +30,11 @@ def _masked(input: Tensor, factor: Tensor, shift: Tensor | None) -> Tensor:
     return out if shift is None else out + shift
 
 
-def _dropout_impl(input: Tensor, p: float, train: bool, inplace: bool, *, feature: bool = False,
+def dropout_impl(input: Tensor, p: float, train: bool, inplace: bool, *, feature: bool = False,
                   batched: bool = True, alpha: bool = False) -> Tensor:
-    """Shared path: identity unless training with 0 < p; zeros for p = 1; else a drawn mask.
+    """``torch.dropout`` and the shared path of the ``nn.functional`` forms (which first raise
+    ValueError for a bad p; here it is PyTorch's RuntimeError): identity unless training with
+    0 < p; zeros for p = 1; else a drawn mask.
 
     ``feature`` draws one keep/drop per channel (dim 1 if ``batched``, else dim 0) instead of
     one per element; ``alpha`` keeps mean and variance (of selu outputs) as alpha dropout does.
@@ -75,7 +77,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
             inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) while training."""
     _check_p(p)
-    return _dropout_impl(input, p, training, inplace)
+    return dropout_impl(input, p, training, inplace)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
@@ -83,19 +85,14 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     """Dropout for selu networks: dropped units take selu's saturation value and an affine map
     restores zero mean and unit variance."""
     _check_p(p)
-    return _dropout_impl(input, p, training, inplace, alpha=True)
-
-
-def feature_dropout(input: Tensor, p: float, train: bool, inplace: bool = False) -> Tensor:
-    """Channel dropout of a batched (N, C, ...) input."""
-    return _dropout_impl(input, p, train, inplace, feature=True)
+    return dropout_impl(input, p, training, inplace, alpha=True)
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
     """Alpha dropout of whole channels of a batched (N, C, ...) input."""
     _check_p(p)
-    return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
+    return dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
@@ -111,7 +108,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
             "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
             "inputs)."
         )
-    return _dropout_impl(input, p, training, inplace, feature=True, batched=nd == 3)
+    return dropout_impl(input, p, training, inplace, feature=True, batched=nd == 3)
 
 
 def _deprecated_rank(name: str, nd: int, spatial: int) -> None:
@@ -145,7 +142,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
             UserWarning,
             stacklevel=2,
         )
-    return _dropout_impl(input, p, training, inplace, feature=True)
+    return dropout_impl(input, p, training, inplace, feature=True)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
@@ -156,7 +153,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
     nd = input._data.ndim
     if nd not in (4, 5):
         _deprecated_rank("dropout3d", nd, 3)
-    return _dropout_impl(input, p, training, inplace, feature=True, batched=nd == 5)
+    return dropout_impl(input, p, training, inplace, feature=True, batched=nd == 5)
 
 
 __all__ = [
