@@ -732,6 +732,11 @@ class Tensor:
                 f"{op}(): output with shape {list(self.shape)} doesn't match the broadcast shape "
                 f"{list(r.shape)}"
             )
+        if any(st == 0 and n > 1 for st, n in zip(self._data.strides, self._data.shape)):
+            raise RuntimeError(  # an expanded tensor: several elements share one memory location
+                "unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location. Please clone() the tensor before performing the operation."
+            )
         self._data[...] = r
         self._vc[0] += 1
         if result._requires_grad and _state["enabled"]:
