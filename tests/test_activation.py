@@ -181,6 +181,16 @@ def test_inplace_on_leaf_requiring_grad_raises(name):
     check_raises(lambda t, x: fn(t.nn.functional, x.requires_grad_()), rand(3))
 
 
+def test_inplace_leaky_relu_negative_slope_backward_raises():
+    """The forward runs; the backward cannot recover the overwritten input's sign."""
+    for t in (ember, torch):
+        x = t.tensor(rand(4), requires_grad=True)
+        y = t.nn.functional.leaky_relu(x * 1, -0.1, True)
+        with pytest.raises(RuntimeError, match="negative slope"):
+            y.sum().backward()
+    check(lambda t, x: t.nn.functional.leaky_relu(x * 1, -0.1, True), rand(4), grad=False)
+
+
 def test_inplace_without_grad_writes_input():
     x = ember.tensor([-2.0, 0.5, 8.0])
     y = ember.nn.functional.relu6(x, inplace=True)

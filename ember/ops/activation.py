@@ -143,13 +143,20 @@ class Hardtanh(Op):
 
 class LeakyRelu(Op):
     @staticmethod
-    def forward(ctx, x, slope):
+    def forward(ctx, x, slope, inplace=False):
         ctx.slope = slope
+        ctx.inplace = inplace
         ctx.save_for_backward(x)
         return get_xp(x).where(x > 0, x, x * x.dtype.type(slope))
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.inplace and ctx.slope < 0:
+            raise RuntimeError(
+                "In-place leaky_relu backward with a negative slope is not supported: the "
+                "input was overwritten and its sign cannot be recovered. Call leaky_relu out "
+                "of place (inplace=False)."
+            )
         (x,) = ctx.saved_tensors
         return where(x > 0, g, g * ctx.slope), None
 
@@ -376,19 +383,14 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def _leaky_relu(input: Tensor, negative_slope: float) -> Tensor:
-    return LeakyRelu.apply(input, negative_slope)
+def _leaky_relu(input: Tensor, negative_slope: float, inplace: bool) -> Tensor:
+    return LeakyRelu.apply(input, negative_slope, inplace=inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise (the slope is the gradient at 0)."""
     _float_only(input, "leaky_relu", "leaky_relu_cpu")
-    if inplace and negative_slope < 0 and input.requires_grad:
-        raise RuntimeError(
-            "In-place leaky_relu backward with a negative slope is not supported: the input is "
-            "overwritten and its sign cannot be recovered. Call leaky_relu out of place."
-        )
-    return _maybe_inplace(_leaky_relu, input, inplace, negative_slope)
+    return _maybe_inplace(_leaky_relu, input, inplace, negative_slope, inplace)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
