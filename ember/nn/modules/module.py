@@ -381,7 +381,7 @@ class Module:
                               unexpected_keys, error_msgs) -> None:
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
-        local = {**{k: v for k, v in self._parameters.items()}, **persistent}
+        local = {k: v for k, v in {**self._parameters, **persistent}.items() if v is not None}
         for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
