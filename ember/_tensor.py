@@ -230,7 +230,8 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        self.requires_grad = requires_grad
+        if not (requires_grad and self.grad_fn is not None):  # a no-op on non-leaves, as torch
+            self.requires_grad = requires_grad
         return self
 
     @property
@@ -732,7 +733,9 @@ class Tensor:
                 f"{op}(): output with shape {list(self.shape)} doesn't match the broadcast shape "
                 f"{list(r.shape)}"
             )
-        if any(st == 0 and n > 1 for st, n in zip(self._data.strides, self._data.shape)):
+        if self._data.size > 1 and any(
+            st == 0 and n > 1 for st, n in zip(self._data.strides, self._data.shape)
+        ):
             raise RuntimeError(  # an expanded tensor: several elements share one memory location
                 "unsupported operation: more than one element of the written-to tensor refers to a "
                 "single memory location. Please clone() the tensor before performing the operation."

@@ -622,6 +622,7 @@ def test_inplace_on_expanded_overlap_errors():
     check_raises(lambda t, a: a.expand(2, 3).add_(1), x(1, 3))
     check_raises(lambda t, a: (a * 1).expand(3, 2, 3).mul_(a), x(1, 3))
     check(lambda t, a: t.meshgrid(a, a, indexing="ij")[1][0].add_(1), x(3), grad=False)
+    check(lambda t, a: t.exp(a).expand(0, 3).add_(1), x(1, 3), grad=False)
 
 
 def test_reshape_copies_when_needed():
