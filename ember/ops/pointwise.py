@@ -91,6 +91,13 @@ def _type_name(dtype: DT.dtype) -> str:
     return _TYPE_NAMES[dtype][6:-6]
 
 
+def _c_name(dtype: DT.dtype) -> str:
+    """The C++ name PyTorch prints in some messages: float, double, half, long ..."""
+    return {"float32": "float", "float64": "double", "float16": "half", "int64": "long",
+            "int32": "int", "int16": "short", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}[dtype.name]
+
+
 def _not_implemented(kernel: str, dtype: DT.dtype) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}_cpu" not implemented for \'{_type_name(dtype)}\'')
 
@@ -1031,8 +1038,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype \
                 and (name == "end" or t._data.ndim):
             raise RuntimeError(
-                f"expected dtype {input.dtype.name.replace('float32', 'float')} for `{name}` "
-                f"but got dtype {t.dtype.name.replace('float64', 'double')}"
+                f"expected dtype {_c_name(input.dtype)} for `{name}` but got dtype "
+                f"{_c_name(t.dtype)}"
             )
     if isinstance(weight, Tensor):
         weight = _cast(weight, input.dtype)
