@@ -367,13 +367,13 @@ def _max_min(input: Tensor, dim, keepdim: bool, other, largest: bool):
     return _take(name, x, idx, axis, keepdim, scalar)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None) -> Tensor | tuple:
     """``max()`` -> 0-d; ``max(dim)`` -> (values, indices), first index on ties;
     ``max(other)`` -> elementwise maximum."""
     return _max_min(input, dim, keepdim, other, True)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None) -> Tensor | tuple:
     """``min()`` -> 0-d; ``min(dim)`` -> (values, indices), first index on ties;
     ``min(other)`` -> elementwise minimum."""
     return _max_min(input, dim, keepdim, other, False)
@@ -411,7 +411,7 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return _arg(input, dim, keepdim, False)
 
 
-def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> tuple:
     """(min, max) in one call."""
     axes = _axes(dim, input._data.ndim)
     empty = input._data.size == 0 if axes is None else input._data.shape[axes[0]] == 0
@@ -775,12 +775,12 @@ def _cum_extreme(input: Tensor, dim: int, largest: bool):
     return _take("cummax" if largest else "cummin", x, idx, axis, True, scalar)
 
 
-def cummax(input: Tensor, dim: int):
+def cummax(input: Tensor, dim: int) -> tuple:
     """Running maximum and the index where it was (the latest one on ties)."""
     return _cum_extreme(input, dim, True)
 
 
-def cummin(input: Tensor, dim: int):
+def cummin(input: Tensor, dim: int) -> tuple:
     """Running minimum and the index where it was (the latest one on ties)."""
     return _cum_extreme(input, dim, False)
 
@@ -806,6 +806,7 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of non-zero elements (int64)."""
     xa = input._data
     axes = _axes(dim, xa.ndim)
     return _const(get_xp(xa).asarray((xa != 0).sum(axis=axes), dtype=np.int64))
@@ -823,7 +824,7 @@ def _argsort(xa, axis: int, descending: bool):
     return xa.shape[axis] - 1 - xp.flip(order, axis)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> tuple:
     """Sorted values and their indices; always stable (equal elements keep their order)."""
     x, axis, scalar = _one_dim(input, dim)
     idx = _argsort(x._data, axis, descending)
@@ -839,7 +840,8 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> tuple:
     """The k largest (or smallest) elements, sorted; ties keep their order."""
     x, axis, scalar = _one_dim(input, dim)
     n = x._data.shape[axis]
@@ -852,7 +854,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return _take("topk", x, idx, axis, True, scalar)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> tuple:
     """The k-th smallest element (1-based) and its index."""
     x, axis, scalar = _one_dim(input, dim)
     n = x._data.shape[axis]
@@ -917,7 +919,7 @@ def _median_dim(input: Tensor, dim: int, keepdim: bool, ignore_nan: bool, name: 
     return _take(name, x, idx, axis, keepdim, scalar)
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | tuple:
     """The lower median: ``median()`` -> 0-d (NaN if any); ``median(dim)`` -> (values, indices)."""
     _check_median_dtype(input, "median")
     if dim is None:
@@ -925,7 +927,8 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     return _median_dim(input, dim, keepdim, False, "median")
 
 
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def nanmedian(input: Tensor, dim: int | None = None,
+              keepdim: bool = False) -> Tensor | tuple:
     """The lower median of the non-NaN elements."""
     _check_median_dtype(input, "nanmedian")
     if dim is None:
@@ -933,7 +936,7 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     return _median_dim(input, dim, keepdim, True, "nanmedian")
 
 
-def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> tuple:
     """The most frequent value (the smallest on ties) and the index of its last occurrence."""
     x, axis, scalar = _one_dim(input, dim)
     _check_nonempty(x, (axis,), "mode")
@@ -967,7 +970,7 @@ def _unique_result(values, inverse, counts, return_inverse: bool, return_counts:
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None):
+           return_counts: bool = False, dim: int | None = None) -> Tensor | tuple:
     """Unique elements (or slices along ``dim``), always sorted; NaNs are kept apart."""
     xa = input._data
     xp = get_xp(xa)
@@ -984,7 +987,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None):
+                       dim: int | None = None) -> Tensor | tuple:
     """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
     xa = input._data
     xp = get_xp(xa)
