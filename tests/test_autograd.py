@@ -1132,3 +1132,21 @@ def test_function_misc():
 
     for fn in (outputs, non_differentiable_grad_is_zeros, saved_output_and_none):
         same(fn)
+
+
+def test_legacy_variable():
+    def f(t):
+        from importlib import import_module
+
+        variable = import_module(t.__name__ + ".autograd").Variable
+        a = t.ones(2)
+        v = variable(a, requires_grad=True)
+        h = t.ones(2, requires_grad=True) * 2
+        v2 = variable(h)
+        (v * 3).sum().backward()
+        return (v is a, v.requires_grad, a.requires_grad, isinstance(a, variable), v.grad,
+                v2.grad_fn, v2.requires_grad, v2 is h, type(v).__name__)
+
+    same(f)
+    same(lambda t: t.autograd.Variable([1.0, 2.0]))
+    same(lambda t: t.autograd.Variable(t.ones(2, dtype=t.int64), requires_grad=True))

@@ -126,11 +126,33 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     return tuple(result)
 
 
+class _VariableMeta(type):
+    def __instancecheck__(cls, other) -> bool:
+        from ember._tensor import Tensor
+
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The pre-1.0 wrapper, kept for old code: ``Variable(t, requires_grad=True)`` is a detached
+    alias of ``t`` (every tensor is a Variable)."""
+
+    def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
+        from ember._tensor import Tensor
+
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        t = data.detach()
+        if requires_grad:
+            t.requires_grad = True
+        return t
+
+
 from ember.autograd.function import Function, FunctionCtx, once_differentiable
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
-    "Function", "FunctionCtx", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck",
-    "graph", "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable",
-    "set_grad_enabled",
+    "Function", "FunctionCtx", "Variable", "backward", "enable_grad", "grad", "gradcheck",
+    "gradgradcheck", "graph", "inference_mode", "is_grad_enabled", "no_grad",
+    "once_differentiable", "set_grad_enabled",
 ]
