@@ -237,6 +237,11 @@ def test_norm_zero_vector_and_ties():
     check(lambda t, a: (t.norm(a), a.norm(dtype=t.float64)), x.astype(np.float32))
 
 
+def test_norm_nuclear():
+    check(lambda t, a: t.norm(a, "nuc"), _rand(3, 4))
+    check(lambda t, a: a.norm(p="nuc", dim=(0, 2), keepdim=True), _rand(2, 3, 4))
+
+
 @pytest.mark.parametrize("shape,dim", _cases(none=False))
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("dtype", FLOATS)

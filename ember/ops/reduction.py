@@ -600,12 +600,15 @@ def _vector_norm(input: Tensor, p: float, dim, keepdim: bool, dtype) -> Tensor:
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
          dtype=None) -> Tensor:
-    """Vector p-norm (``'fro'`` is the 2-norm over at most two dims)."""
+    """Vector p-norm (``'fro'`` is the 2-norm over at most two dims; ``'nuc'`` a matrix norm)."""
+    if p == "nuc":
+        from ember.ops.linalg import matrix_norm
+
+        dim = (-2, -1) if dim is None else dim
+        return _pw._out(matrix_norm(input, "nuc", dim, keepdim, dtype=dtype), out)
     if isinstance(p, str):
         if p != "fro":
-            raise RuntimeError(
-                f"norm(): p={p!r} is not supported by ember; use p='fro' or a number"
-            )
+            raise RuntimeError(f"norm(): p={p!r} is not supported; use 'fro', 'nuc' or a number")
         if dim is not None and not isinstance(dim, numbers.Integral) and len(dim) > 2:
             raise RuntimeError(
                 f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}"
