@@ -198,6 +198,17 @@ def test_python_protocols():
     same(f)
 
 
+def test_contains_and_reversed():
+    def f(t):
+        m = t.tensor([[1, 2], [3, 4]])
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        return (2 in m, 5 in m, t.tensor(3) in m, t.tensor([1, 2]) in m, 2.0 in x, reversed(m),
+                reversed(t.tensor(1.0)), reversed(x).grad_fn.name())
+
+    same(f)
+    same(lambda t: "a" in t.ones(2))
+
+
 @pytest.mark.parametrize("expr", [
     lambda t: len(t.tensor(1.0)),
     lambda t: iter(t.tensor(1.0)),
