@@ -4,8 +4,8 @@
 2. If only some inputs are wanted, keep only nodes on a path to one of them.
 3. Run nodes in dependency order (ties broken by creation order, newest first, as PyTorch
    does): a node runs once all of its consumers have delivered their gradient, with the sum.
-Nodes hold no state about a particular backward, so a graph can be walked again when
-``retain_graph`` keeps its saved tensors.
+Each node frees what it saved as soon as it has run, unless ``retain_graph``; nodes hold no
+state about a particular backward, so a retained graph can be walked again.
 """
 from __future__ import annotations
 
