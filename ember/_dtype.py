@@ -3,6 +3,7 @@
 A dtype wraps a NumPy dtype.  Promotion works by *category* (bool < integer < floating): the
 higher category wins, and within a category the wider type wins, exactly as `torch.result_type`
 does.  Python scalars and 0-dim tensors only take part when they raise the category.
+``finfo``/``iinfo`` give a dtype's limits as ``torch.finfo``/``torch.iinfo`` do.
 """
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def _as_dtype(d, fn: str, arg: str, pos: int) -> dtype:
     raise TypeError(
         f"{fn}(): argument '{arg}' (position {pos}) must be torch.dtype, not {type(d).__name__}"
     )
+
 
 _default = float32
 
