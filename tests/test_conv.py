@@ -10,6 +10,8 @@ import ember
 
 # torch's intra-op threads only add overhead (and contention) on these small convolutions
 torch.set_num_threads(1)
+# torch's performance note about its own kernel for padding='same' with even kernels
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 # ---- functional convolutions --------------------------------------------------------------
 
@@ -30,7 +32,6 @@ CONV2D = [
 ]
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own kernel
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize(("xs", "ws", "kw"), CONV2D)
 def test_conv2d(xs, ws, kw, bias):
@@ -102,6 +103,14 @@ def test_conv_float32():
                                                 output_padding=1), x, w, b, rtol=1e-4, atol=1e-4)
     y = ember.conv2d(ember.from_numpy(x), ember.from_numpy(w))
     assert y.dtype == ember.float32
+
+
+def test_partial_requires_grad():
+    x, w, b = rand(2, 3, 6, 5), rand(4, 3, 3, 3, seed=1), rand(4, seed=2)
+    check(lambda t, x, w, b: t.conv2d(x.detach(), w, b, padding=1), x, w, b)
+    check(lambda t, x, w, b: t.conv2d(x, w.detach(), b.detach(), stride=2), x, w, b)
+    check(lambda t, x, w, b: t.conv_transpose2d(x[:, :3], w.detach().transpose(0, 1), b), x, w,
+          b)
 
 
 def test_conv_integer():
