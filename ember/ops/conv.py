@@ -426,7 +426,10 @@ def _pad_forward(xp, x, pad, mode, value):
 
 
 def _pad_adjoint(xp, g, pad, mode):
-    """Sum each padded position's gradient into the input position it was copied from."""
+    """Sum each padded position's gradient into the input position it was copied from.
+
+    Only for reflect/replicate/circular: a constant pad's adjoint is the opposite constant pad.
+    """
     lead = g.ndim - len(pad)
     for i, (lo, hi) in enumerate(pad):
         ax = lead + i
@@ -434,17 +437,16 @@ def _pad_adjoint(xp, g, pad, mode):
         if not (lo or hi):
             continue
         n = g.shape[ax] - lo - hi
-        center = xp.moveaxis(g, ax, -1)[..., lo:lo + n].copy()
-        if mode != "constant":
-            src = np.pad(np.arange(n), (lo, hi), mode=_NP_MODE[mode])
-            gm = xp.moveaxis(g, ax, -1)
-            for part, idx in ((gm[..., :lo], src[:lo]), (gm[..., lo + n:], src[lo + n:])):
-                if not idx.size:
-                    continue
-                if len(np.unique(idx)) == idx.size:
-                    center[..., xp.asarray(idx)] += part
-                else:  # replicate: every padded position copies the same edge element
-                    center[..., idx[0]] += part.sum(-1)
+        gm = xp.moveaxis(g, ax, -1)
+        center = gm[..., lo:lo + n].copy()
+        src = np.pad(np.arange(n), (lo, hi), mode=_NP_MODE[mode])  # where each position reads
+        for part, idx in ((gm[..., :lo], src[:lo]), (gm[..., lo + n:], src[lo + n:])):
+            if not idx.size:
+                continue
+            if len(np.unique(idx)) == idx.size:
+                center[..., xp.asarray(idx)] += part
+            else:  # replicate: every padded position copies the same edge element
+                center[..., idx[0]] += part.sum(-1)
         g = xp.moveaxis(center, -1, ax)
     return xp.ascontiguousarray(_pad_zeros(xp, g, [(max(-lo, 0), max(-hi, 0)) for lo, hi in pad]))
 
