@@ -57,14 +57,13 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(output_padding, nd)
         self.groups = groups
         self.padding_mode = padding_mode
+        # F.pad's argument for the non-zero padding modes: (lo, hi) per dim, last dim first
         if isinstance(self.padding, str):
-            pads = []
-            for d, k in zip(self.dilation, self.kernel_size):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-            self._pad_last_first = _last_first(pads)
+            pairs = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                     for d, k in zip(self.dilation, self.kernel_size)]
         else:
-            self._pad_last_first = tuple(p for p in self.padding[::-1] for _ in range(2))
+            pairs = [(p, p) for p in self.padding]
+        self._reversed_padding_repeated_twice = tuple(v for pair in pairs[::-1] for v in pair)
         dtype = dtype or DT.get_default_dtype()
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
@@ -103,12 +102,6 @@ class _ConvNd(Module):
         return s
 
 
-def _last_first(pads: list) -> tuple:
-    """(lo0, hi0, lo1, hi1, ...) per dim -> F.pad's order, last dim first."""
-    pairs = [pads[i:i + 2] for i in range(0, len(pads), 2)]
-    return tuple(v for pair in reversed(pairs) for v in pair)
-
-
 class _Conv(_ConvNd):
     _fn = None
 
@@ -121,7 +114,7 @@ class _Conv(_ConvNd):
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         fn = type(self)._fn
         if self.padding_mode != "zeros":
-            padded = F.pad(input, self._pad_last_first, mode=self.padding_mode)
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
         return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
