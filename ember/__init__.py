@@ -1,9 +1,7 @@
 """ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``."""
 from __future__ import annotations
 
-from ember import _dtype, autograd, cuda, datasets, nn, optim, testing, transforms, utils
-from ember.serialization import load, save
-from ember import linalg
+from ember import _dtype, autograd, cuda, datasets, linalg, nn, optim, testing, transforms, utils
 from ember._api import *
 from ember._device import device
 from ember._dtype import (
@@ -12,10 +10,12 @@ from ember._dtype import (
 from ember._dtype import (
     can_cast,
     dtype,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     int8,
     int16,
     int32,
@@ -36,6 +36,7 @@ from ember.autograd.grad_mode import (
 )
 from ember.ops import MODULES as _OP_MODULES
 from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from ember.serialization import load, save
 
 half = float16
 float = float32

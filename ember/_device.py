@@ -15,9 +15,9 @@ except Exception:  # noqa: BLE001 - a broken CUDA install must not break CPU use
 class device:
     """``device('cpu')``, ``device('cuda')``, ``device('cuda:1')``, ``device('cuda', 1)``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
-    def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: str | device, index: int | None = None) -> None:
         if isinstance(type, device):
             type, index = type.type, type.index
         elif isinstance(type, int):
@@ -43,9 +43,7 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        if not isinstance(other, device):
+        if not isinstance(other, device):  # as in PyTorch, device('cpu') != 'cpu'
             return NotImplemented
         return self.type == other.type and self.index == other.index
 

@@ -98,6 +98,7 @@ def test_model_and_optimizer_state_roundtrip_with_torch(tmp_path):
 
     tm = model(torch)
     topt = torch.optim.Adam(tm.parameters(), lr=0.01)
+    torch.manual_seed(0)
     x = torch.randn(5, 4)
     for _ in range(3):
         topt.zero_grad()
