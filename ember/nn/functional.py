@@ -40,6 +40,7 @@ from ember.ops.activation import (
     threshold,
     threshold_,
 )
+from ember.ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ember.ops.conv import (
     conv1d,
     conv2d,
@@ -59,14 +60,10 @@ from ember.ops.dropout import (
     dropout3d,
     feature_alpha_dropout,
 )
+from ember.ops.embedding import embedding, embedding_bag, one_hot
+from ember.ops.linear import bilinear, linear
 from ember.ops.loss import MseLoss, _check_reduction, nll_loss
 from ember.ops.pointwise import relu, relu_
-
-
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias."""
-    out = input.matmul(weight.t())
-    return out if bias is None else out + bias
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -132,6 +129,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
 __all__ = [
     "alpha_dropout",
+    "bilinear",
     "celu",
     "celu_",
     "conv1d",
@@ -147,6 +145,8 @@ __all__ = [
     "dropout3d",
     "elu",
     "elu_",
+    "embedding",
+    "embedding_bag",
     "feature_alpha_dropout",
     "fold",
     "gelu",
@@ -163,7 +163,9 @@ __all__ = [
     "logsigmoid",
     "mish",
     "mse_loss",
+    "multi_head_attention_forward",
     "nll_loss",
+    "one_hot",
     "pad",
     "prelu",
     "relu",
@@ -171,6 +173,7 @@ __all__ = [
     "relu_",
     "rrelu",
     "rrelu_",
+    "scaled_dot_product_attention",
     "selu",
     "selu_",
     "sigmoid",

@@ -28,6 +28,7 @@ from ember.nn.modules.activation import (
     Tanhshrink,
     Threshold,
 )
+from ember.nn.modules.attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from ember.nn.modules.container import (
     ModuleDict,
     ModuleList,
