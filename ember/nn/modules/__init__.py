@@ -58,3 +58,4 @@ from ember.nn.modules.flatten import Flatten, Unflatten
 from ember.nn.modules.linear import Identity, Linear
 from ember.nn.modules.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from ember.nn.modules.module import Module
+from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
