@@ -1,0 +1,1 @@
+"""ember vs PyTorch benchmarks: ``python -m benchmarks [--quick] [--only NAME]``."""
