@@ -58,4 +58,18 @@ from ember.nn.modules.flatten import Flatten, Unflatten
 from ember.nn.modules.linear import Identity, Linear
 from ember.nn.modules.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from ember.nn.modules.module import Module
+from ember.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

@@ -1,0 +1,568 @@
+"""Pooling (max, average, adaptive; 1 to 3 spatial dims), max unpooling and resampling.
+
+Max pooling views the padded input as sliding windows (``sliding_window_view``), copies them
+once into an (N, C, *out, K) array and takes the first argmax of each window, which is the
+element PyTorch routes the gradient to.  The indices are flat positions within each input
+plane, as PyTorch returns them; the backward is one scatter-add (``bincount``) of the gradient
+at those positions (``MaxPoolGrad``, whose own backward is a gather, so double backward works).
+
+Average pooling sums strided slices of the zero-padded input, one per kernel position, and
+divides by a per-output divisor (a product of per-dim window sizes).  Its backward
+(``AvgPoolGrad``) is the adjoint: one strided add per kernel position; each is the other's
+backward.
+
+Adaptive average pooling and the interpolation modes are separable: along each spatial dim
+the output is a fixed combination of ``index_select``-ed input slices, written with ember ops
+so autograd (and double backward) come from those ops.
+"""
+from __future__ import annotations
+
+import math
+from itertools import product
+
+import numpy as np
+
+from ember._device import get_xp
+from ember._tensor import Tensor
+from ember.ops.base import Op
+from ember.ops.conv import pad as _pad
+from ember.ops.pointwise import _need_tensor
+
+# ---- array kernels ------------------------------------------------------------------------
+
+
+def _lowest(dtype):
+    if dtype.kind == "f":
+        return -np.inf
+    if dtype.kind == "b":
+        return False
+    return np.iinfo(dtype).min
+
+
+def _pad_hi(spatial, k, stride, pad, dil, out):
+    """(lo, hi) padding per dim so that every one of the ``out`` windows lies inside."""
+    return tuple((p, max((o - 1) * s + d * (kk - 1) + 1 - n - p, 0))
+                 for n, kk, s, p, d, o in zip(spatial, k, stride, pad, dil, out))
+
+
+def _padded(xp, x, pairs, value):
+    if not any(lo or hi for lo, hi in pairs):
+        return x
+    lead = x.ndim - len(pairs)
+    shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pairs))
+    out = xp.full(shape, value, x.dtype)
+    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pairs))] = x
+    return out
+
+
+def _flat_index(positions, spatial):
+    """Ravel per-dim positions (broadcastable int arrays) into a flat index within a plane."""
+    flat = 0
+    for pos, n in zip(positions, spatial):
+        flat = flat * n + pos
+    return flat
+
+
+def _unravel(a, shape):
+    """Per-dim offsets of flat indices ``a`` into ``shape`` (C order)."""
+    out = []
+    for n in reversed(shape):
+        out.append(a % n)
+        a = a // n
+    return out[::-1]
+
+
+def _argmax_windows(xp, w, nd):
+    """(values, first-argmax) of windows ``w`` of shape (N, C, *out, *k)."""
+    w = w.reshape(w.shape[:2 + nd] + (math.prod(w.shape[2 + nd:]),))
+    a = xp.argmax(w, axis=-1)
+    return xp.take_along_axis(w, a[..., None], axis=-1)[..., 0], a
+
+
+def _max_pool_array(xp, x, cfg):
+    k, stride, pad, dil, out = cfg
+    nd = len(k)
+    spatial = x.shape[2:]
+    xpad = _padded(xp, x, _pad_hi(spatial, k, stride, pad, dil, out), _lowest(x.dtype))
+    win = tuple((kk - 1) * d + 1 for kk, d in zip(k, dil))
+    v = xp.lib.stride_tricks.sliding_window_view(xpad, win, axis=tuple(range(2, 2 + nd)))
+    v = v[(slice(None), slice(None))
+          + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
+          + tuple(slice(None, None, d) for d in dil)]
+    y, a = _argmax_windows(xp, v, nd)
+    offsets = _unravel(a, k)
+    positions = []
+    for j, (o, s, p, d) in enumerate(zip(out, stride, pad, dil)):
+        base = (xp.arange(o) * s - p).reshape((o,) + (1,) * (nd - 1 - j))
+        positions.append(base + offsets[j] * d)
+    return y, _flat_index(positions, spatial).astype(np.int64)
+
+
+def _adaptive_index(n: int, o: int):
+    """Per output i, the input positions of its window floor(i*n/o) .. ceil((i+1)*n/o) - 1,
+    padded to the longest window with ``-1`` (an (o, L) array) and the window lengths."""
+    if o == 0:
+        return np.zeros((0, 1), np.int64), np.zeros(0, np.int64)
+    i = np.arange(o)
+    start = (i * n) // o
+    end = -((-(i + 1) * n) // o)
+    length = end - start
+    idx = start[:, None] + np.arange(length.max())[None, :]
+    return np.where(idx < end[:, None], idx, -1), length
+
+
+def _adaptive_max_array(xp, x, out):
+    nd = len(out)
+    spatial = x.shape[2:]
+    tables = []
+    idxs = []
+    for j, (n, o) in enumerate(zip(spatial, out)):
+        idx, _ = _adaptive_index(n, o)
+        # a short window repeats its last element: the first argmax is unchanged
+        idx = xp.asarray(np.maximum.accumulate(idx, axis=1) if idx.size else idx)
+        tables.append(idx)
+        shape = [1] * (2 * nd)
+        shape[2 * j:2 * j + 2] = idx.shape
+        idxs.append(idx.reshape(shape))
+    w = x[(slice(None), slice(None)) + tuple(idxs)]  # (N, C, o1, L1, o2, L2, ...)
+    w = w.transpose((0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2)))
+    w = w.reshape(w.shape[:2 + nd] + (math.prod(t.shape[1] for t in tables),))
+    y, a = _argmax_windows(xp, w, nd)
+    offsets = _unravel(a, tuple(t.shape[1] for t in tables))
+    positions = []
+    for j, (table, off) in enumerate(zip(tables, offsets)):
+        rows = xp.arange(table.shape[0]).reshape((-1,) + (1,) * (nd - 1 - j))
+        positions.append(table[rows, off])
+    return y, _flat_index(positions, spatial).astype(np.int64)
+
+
+def _scatter_planes(xp, g, idx, spatial):
+    """Sum ``g`` (N, C, *out) into zeros (N, C, *spatial) at the flat plane positions ``idx``."""
+    nc = g.shape[0] * g.shape[1]
+    plane = math.prod(spatial)
+    flat = idx.reshape(nc, math.prod(idx.shape[2:])) + (xp.arange(nc) * plane)[:, None]
+    acc = xp.bincount(flat.ravel(), weights=g.reshape(-1).astype(np.float64),
+                      minlength=nc * plane)
+    return acc.astype(g.dtype).reshape(g.shape[:2] + tuple(spatial))
+
+
+def _avg_divisor(xp, spatial, cfg, dtype):
+    """The divisor of each output (broadcast over N, C)."""
+    k, stride, pad, out, count_include_pad, divisor_override = cfg
+    if divisor_override:
+        return divisor_override
+    div = 1
+    nd = len(k)
+    for j, (n, kk, s, p, o) in enumerate(zip(spatial, k, stride, pad, out)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + kk, n + p)
+        size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
+        div = div * size.reshape((o,) + (1,) * (nd - 1 - j))
+    return xp.asarray(div.astype(dtype if dtype.kind == "f" else np.int64))
+
+
+def _kernel_slices(k, stride, out):
+    for pos in product(*(range(kk) for kk in k)):
+        yield (Ellipsis,) + tuple(slice(i, i + (o - 1) * s + 1, s)
+                                  for i, o, s in zip(pos, out, stride))
+
+
+def _avg_pool_array(xp, x, cfg):
+    k, stride, pad, out = cfg[:4]
+    spatial = x.shape[2:]
+    pairs = _pad_hi(spatial, k, stride, pad, (1,) * len(k), out)
+    xpad = _padded(xp, x, pairs, 0)
+    acc = xp.zeros(x.shape[:2] + tuple(out), x.dtype)
+    for sl in _kernel_slices(k, stride, out):
+        acc += xpad[sl]
+    div = _avg_divisor(xp, spatial, cfg, x.dtype)
+    if x.dtype.kind == "f":
+        return acc / div
+    q = xp.abs(acc) // div  # integer inputs: C's division, truncating toward zero
+    return (xp.sign(acc) * q).astype(x.dtype)
+
+
+def _avg_pool_adjoint(xp, g, spatial, cfg):
+    k, stride, pad, out = cfg[:4]
+    pairs = _pad_hi(spatial, k, stride, pad, (1,) * len(k), out)
+    gd = g / _avg_divisor(xp, spatial, cfg, g.dtype)
+    acc = xp.zeros(g.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pairs)),
+                   g.dtype)
+    for sl in _kernel_slices(k, stride, out):
+        acc[sl] += gd
+    return acc[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pairs))]
+
+
+# ---- ops ----------------------------------------------------------------------------------
+
+
+class MaxPool(Op):
+    """(values, indices) of the window maxima; ``cfg`` is (k, stride, pad, dil, out) for a
+    fixed window or ``out`` alone for adaptive windows."""
+
+    @staticmethod
+    def forward(ctx, x, cfg, adaptive=False):
+        xp = get_xp(x)
+        y, idx = _adaptive_max_array(xp, x, cfg) if adaptive else _max_pool_array(xp, x, cfg)
+        ctx.spatial = x.shape[2:]
+        ctx.save_for_backward(idx)
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, g, _g_idx):
+        (idx,) = ctx.saved_tensors
+        return MaxPoolGrad.apply(g, idx, ctx.spatial), None, None
+
+
+class MaxPoolGrad(Op):
+    """Scatter-add ``g`` at the plane indices ``idx`` (max pooling's input gradient)."""
+
+    @staticmethod
+    def forward(ctx, g, idx, spatial):
+        ctx.save_for_backward(idx)
+        return _scatter_planes(get_xp(g), g, idx, spatial)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (idx,) = ctx.saved_tensors
+        n, c = gg.shape[:2]
+        picked = gg.reshape(n, c, math.prod(gg.shape[2:])).gather(
+            2, idx.reshape(n, c, math.prod(idx.shape[2:])))
+        return picked.reshape(idx.shape), None, None
+
+
+class AvgPool(Op):
+    """Window means; ``cfg`` = (k, stride, pad, out, count_include_pad, divisor_override)."""
+
+    @staticmethod
+    def forward(ctx, x, cfg):
+        ctx.cfg = cfg
+        ctx.spatial = x.shape[2:]
+        return _avg_pool_array(get_xp(x), x, cfg)
+
+    @staticmethod
+    def backward(ctx, g):
+        return AvgPoolGrad.apply(g, ctx.spatial, ctx.cfg), None
+
+
+class AvgPoolGrad(Op):
+    """The adjoint of ``AvgPool`` (its input gradient)."""
+
+    @staticmethod
+    def forward(ctx, g, spatial, cfg):
+        ctx.cfg = cfg
+        return _avg_pool_adjoint(get_xp(g), g, spatial, cfg)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool.apply(gg, ctx.cfg), None, None
+
+
+class MaxUnpool(Op):
+    """Place ``x`` at the plane indices ``idx`` of zeros (N, C, *size)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, size):
+        xp = get_xp(x)
+        n, c = x.shape[:2]
+        plane = math.prod(size)
+        out = xp.zeros((n * c, plane), x.dtype)
+        rows = xp.arange(n * c)[:, None]
+        m = math.prod(x.shape[2:])
+        out[rows, idx.reshape(n * c, m)] = x.reshape(n * c, m)
+        ctx.save_for_backward(idx)
+        return out.reshape((n, c) + tuple(size))
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        n, c = g.shape[:2]
+        picked = g.reshape(n, c, math.prod(g.shape[2:])).gather(
+            2, idx.reshape(n, c, math.prod(idx.shape[2:])))
+        return picked.reshape(idx.shape), None, None
+
+
+# ---- argument checking --------------------------------------------------------------------
+
+_WORDS = {1: "one int", 2: "two ints", 3: "three ints"}
+
+
+def _tuple(value, nd: int, name: str, op: str, allow_none: bool = False) -> tuple:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * nd
+    try:
+        value = tuple(int(v) for v in value)
+    except TypeError:
+        value = None
+    if value is not None and len(value) == 1:
+        return value * nd
+    if value is None or len(value) != nd:
+        what = "must either be omitted, a single int" if allow_none else "must be a single int"
+        raise RuntimeError(f"{op}: {name} {what}, or a tuple of {_WORDS[nd]}")
+    return value
+
+
+def _shape(t) -> list:
+    return list(t.shape)
+
+
+def _check_input(op: str, input, nd: int):
+    _need_tensor(op, input)
+    dims = (nd + 1, nd + 2)
+    if input.dim() not in dims or any(n == 0 for n in input.shape[-nd - 1:]):
+        raise RuntimeError(
+            f"{op}: Expected {dims[0]}D or {dims[1]}D (batch mode) tensor with optional 0 dim "
+            f"batch size for input (non-empty channel and spatial dims), but got: "
+            f"{_shape(input)}"
+        )
+    if input.dtype.is_complex:
+        raise RuntimeError(f"{op}: not implemented for {input.dtype} inputs")
+
+
+def _out_size(op, spatial, c, k, stride, pad, dil, ceil_mode):
+    out = []
+    for n, kk, s, p, d in zip(spatial, k, stride, pad, dil):
+        num = n + 2 * p - d * (kk - 1) - 1
+        o = (num + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        out.append(o)
+    if any(o < 1 for o in out):
+        raise RuntimeError(
+            f"{op}: Given input size: ({'x'.join(map(str, (c,) + tuple(spatial)))}). "
+            f"Calculated output size: ({'x'.join(map(str, [c] + out))}). Output size is too "
+            "small (use a smaller kernel, more padding or a larger input)"
+        )
+    return tuple(out)
+
+
+def _pool_cfg(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _tuple(kernel_size, nd, "kernel_size", op)
+    stride = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, "stride", op, allow_none=True)
+    pad = _tuple(padding, nd, "padding", op)
+    dil = _tuple(dilation, nd, "dilation", op)
+    if any(kk <= 0 for kk in k):
+        raise RuntimeError(f"{op}: kernel size should be greater than zero, but got {list(k)}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: stride should be greater than zero, but got {list(stride)}")
+    if any(d <= 0 for d in dil):
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {list(dil)}")
+    for p, kk, d in zip(pad, k, dil):
+        if p < 0 or p > ((kk - 1) * d + 1) // 2:
+            raise RuntimeError(
+                f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+                f"kernel_size={kk} and dilation={d}"
+            )
+    x = input if input.dim() == nd + 2 else input.unsqueeze(0)
+    out = _out_size(op, x.shape[2:], x.shape[1], k, stride, pad, dil, ceil_mode)
+    return x, k, stride, pad, dil, out
+
+
+def _unbatch(t: Tensor, unbatched: bool) -> Tensor:
+    return t.squeeze(0) if unbatched else t
+
+
+# ---- public functions ---------------------------------------------------------------------
+
+
+def _max_poolnd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    op = f"max_pool{nd}d"
+    _check_input(op, input, nd)
+    if str(input.dtype) == "torch.bool":
+        raise NotImplementedError(f'"{op}" not implemented for \'Bool\'')
+    unbatched = input.dim() == nd + 1
+    x, k, stride, pad, dil, out = _pool_cfg(op, nd, input, kernel_size, stride, padding,
+                                            dilation, ceil_mode)
+    y, idx = MaxPool.apply(x, (k, stride, pad, dil, out))
+    y, idx = _unbatch(y, unbatched), _unbatch(idx, unbatched)
+    return (y, idx) if return_indices else y
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over sliding windows of a (N, C, L) or (C, L) input."""
+    return _max_poolnd(1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                       return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over sliding windows of a (N, C, H, W) or (C, H, W) input."""
+    return _max_poolnd(2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                       return_indices)
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over sliding windows of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _max_poolnd(3, input, kernel_size, stride, padding, dilation, ceil_mode,
+                       return_indices)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return _max_poolnd(1, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return _max_poolnd(2, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return _max_poolnd(3, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _avg_poolnd(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
+    op = f"avg_pool{nd}d"
+    _check_input(op, input, nd)
+    if str(input.dtype) == "torch.bool":
+        raise NotImplementedError(f'"{op}" not implemented for \'Bool\'')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero (got divisor_override=0)")
+    unbatched = input.dim() == nd + 1
+    x, k, stride, pad, _, out = _pool_cfg(op, nd, input, kernel_size, stride, padding, 1,
+                                          ceil_mode)
+    y = AvgPool.apply(x, (k, stride, pad, out, bool(count_include_pad), divisor_override))
+    return _unbatch(y, unbatched)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over sliding windows of a (N, C, L) or (C, L) input."""
+    return _avg_poolnd(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       None)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over sliding windows of a (N, C, H, W) or (C, H, W) input."""
+    return _avg_poolnd(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over sliding windows of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _avg_poolnd(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def _adaptive_size(op, nd, x, output_size):
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) == 1 and nd > 1:
+        output_size = output_size * nd
+    if len(output_size) != nd:
+        raise RuntimeError(f"{op}: output_size must be {nd} (got {list(output_size)})")
+    out = tuple(n if o is None else int(o) for o, n in zip(output_size, x.shape[2:]))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {list(out)}")
+    return out
+
+
+def _check_adaptive_input(op: str, input, nd: int):
+    _need_tensor(op, input)
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{_shape(input)}")
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {_shape(input)} with dimension {i} being empty")
+
+
+def _adaptive_avg_poolnd(nd, input, output_size):
+    op = f"adaptive_avg_pool{nd}d"
+    _check_adaptive_input(op, input, nd)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: not implemented for {input.dtype} inputs (use a float)")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    out = _adaptive_size(op, nd, x, output_size)
+    for j, o in enumerate(out):
+        x = _adaptive_mean_dim(x, 2 + j, o)
+    return _unbatch(x, unbatched)
+
+
+def _adaptive_mean_dim(x: Tensor, dim: int, o: int) -> Tensor:
+    """Adaptive average along one dim: sum the selected slices, divide by window lengths."""
+    n = x.shape[dim]
+    if o == n:
+        return x
+    shape = list(x.shape)
+    if o == 0:
+        return x.index_select(dim, _long(x, []))
+    if n % o == 0:
+        shape[dim:dim + 1] = [o, n // o]
+        return x.reshape(shape).mean(dim + 1)
+    idx, length = _adaptive_index(n, o)
+    # short windows point at an appended zero slice
+    after = x.dim() - 1 - dim
+    xz = _pad(x, [0, 0] * after + [0, 1])
+    idx = np.where(idx < 0, n, idx)
+    sel = xz.index_select(dim, _long(x, idx.ravel()))
+    shape[dim:dim + 1] = list(idx.shape)
+    summed = sel.reshape(shape).sum(dim + 1)
+    div = Tensor._make(get_xp(x._data).asarray(
+        length.reshape((o,) + (1,) * after).astype(x._data.dtype)))
+    return summed / div
+
+
+def _long(like: Tensor, a) -> Tensor:
+    return Tensor._make(get_xp(like._data).asarray(np.asarray(a, np.int64)))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Mean over ``output_size`` near-equal windows of a (N, C, L) or (C, L) input."""
+    return _adaptive_avg_poolnd(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over near-equal windows giving ``output_size`` (None keeps that dim)."""
+    return _adaptive_avg_poolnd(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Mean over near-equal windows giving ``output_size`` (None keeps that dim)."""
+    return _adaptive_avg_poolnd(3, input, output_size)
+
+
+def _adaptive_max_poolnd(nd, input, output_size, return_indices):
+    op = f"adaptive_max_pool{nd}d"
+    _check_adaptive_input(op, input, nd)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    out = _adaptive_size(op, nd, x, output_size)
+    y, idx = MaxPool.apply(x, out, True)
+    y, idx = _unbatch(y, unbatched), _unbatch(idx, unbatched)
+    return (y, idx) if return_indices else y
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over ``output_size`` near-equal windows of a (N, C, L) or (C, L) input."""
+    return _adaptive_max_poolnd(1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over near-equal windows giving ``output_size`` (None keeps that dim)."""
+    return _adaptive_max_poolnd(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over near-equal windows giving ``output_size`` (None keeps that dim)."""
+    return _adaptive_max_poolnd(3, input, output_size, return_indices)
+
+
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "max_pool1d", "max_pool1d_with_indices", "max_pool2d", "max_pool2d_with_indices",
+    "max_pool3d", "max_pool3d_with_indices",
+]
