@@ -1,9 +1,19 @@
 """Loss ops: the differentiable pieces that ``nn.functional``'s losses are built from."""
 from __future__ import annotations
 
+import math
+import warnings
+
+import numpy as np
+
 from ember._device import get_xp
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import is_grad_enabled
+from ember.ops.activation import logsigmoid
 from ember.ops.base import Op
+from ember.ops.pointwise import minimum, where, xlogy
+from ember.ops.reduction import norm
+from ember.ops.shape import broadcast_tensors
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -156,3 +166,404 @@ class MseLoss(Op):
             diff = diff / max(ctx.count, 1)
         gd = g * diff
         return gd, -gd, None
+
+
+def _legacy_reduction(size_average, reduce, reduction: str, emit: bool = True) -> str:
+    """The ``reduction`` string that the deprecated ``size_average``/``reduce`` pair means."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = "none" if not reduce else "mean" if size_average else "sum"
+    if emit:
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{result}' "
+            "instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _size_warning(input: Tensor, target: Tensor) -> None:
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _setup(size_average, reduce, reduction: str) -> str:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return reduction
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight=None) -> Tensor:
+    """Mean absolute error."""
+    reduction = _setup(size_average, reduce, reduction)
+    _size_warning(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Quadratic below ``beta``, linear above: 0.5 d^2 / beta or |d| - beta / 2."""
+    reduction = _setup(size_average, reduce, reduction)
+    _size_warning(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    z = d.abs()
+    if beta == 0:
+        return _reduce(z, reduction)
+    loss = where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """0.5 d^2 below ``delta``, delta (|d| - delta / 2) above (``delta`` times smooth L1)."""
+    _check_reduction(reduction)
+    _size_warning(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = input - target
+    z = d.abs()
+    loss = where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's floor on x (1 - x), a float32 constant
+
+
+class BinaryCrossEntropy(Op):
+    """-(y log x + (1 - y) log(1 - x)) with each log clamped at -100, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        xp = get_xp(x)
+        if ((x < 0) | (x > 1)).any():
+            raise RuntimeError(
+                "binary_cross_entropy: all elements of input should be between 0 and 1; apply "
+                "sigmoid first or use binary_cross_entropy_with_logits"
+            )
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore"):
+            lx = xp.maximum(xp.log(x), -100)
+            l1x = xp.maximum(xp.log(1 - x), -100)
+        return -(y * lx + (1 - y) * l1x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = g * (x - y) / (x * (1 - x)).clamp_min(_BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            gy = g * ((1 - x).log() - x.log())
+        return gx, gy
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Cross entropy of probabilities ``input`` against binary (or soft) ``target``."""
+    reduction = _setup(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    loss = BinaryCrossEntropy.apply(input, target.to(input.dtype))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one overflow-free expression of the logits."""
+    reduction = _setup(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    neg_logsig = -logsigmoid(input)
+    if pos_weight is not None:
+        neg_logsig = neg_logsig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input + neg_logsig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise: target (log target - input)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() != 0 else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` counts under Poisson(rate = input or exp(input))."""
+    reduction = _setup(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stirling = target * target.log() - target + (target * (2 * math.pi)).log() * 0.5
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def _var_shape(input: Tensor, var: Tensor) -> Tensor:
+    """``var`` as input's shape, one variance per sample, or one shared over the batch."""
+    vs, s = tuple(var.shape), tuple(input.shape)
+    if vs == s:
+        return var
+    if s[:-1] == vs:
+        return var.unsqueeze(-1)
+    if len(vs) == len(s) and (vs[:-1] == s[:-1] and vs[-1] == 1 or vs[1:] == s[1:] and vs[0] == 1):
+        return var
+    raise ValueError("var is of incorrect size")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """0.5 (log var + (input - target)^2 / var); var clamped at ``eps`` for the value only."""
+    if not isinstance(var, Tensor):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = Tensor._make(get_xp(input._data).full(input._data.shape, max(var, eps),
+                                                    dtype=input._data.dtype))
+    else:
+        var = _var_shape(input, var)
+        if (var._data < 0).any():
+            raise ValueError("var has negative entry/entries")
+        kept = var.detach()
+        var = var + (kept.clamp_min(eps) - kept)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not valid")
+    d = input - target
+    loss = (var.log() + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _same_dim(name: str, *tensors: Tensor) -> None:
+    if len({t.dim() for t in tensors}) != 1:
+        shapes = ", ".join(str(list(t.shape)) for t in tensors)
+        raise RuntimeError(
+            f"{name}: all input tensors should have the same number of dimensions, got shapes "
+            f"{shapes}"
+        )
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    reduction = _setup(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() not in (1, 2) \
+            or target.dim() != input1.dim() - 1:
+        raise RuntimeError(
+            f"cosine_embedding_loss: expected 1D or 2D inputs of equal rank and a target of one "
+            f"dimension less, got input1 {list(input1.shape)}, input2 {list(input2.shape)}, "
+            f"target {list(target.shape)}"
+        )
+    dim = input1.dim() - 1
+    prod = (input1 * input2).sum(dim)
+    sq1 = (input1 * input1).sum(dim) + 1e-12
+    sq2 = (input2 * input2).sum(dim) + 1e-12
+    cos = prod / (sq1 * sq2).sqrt()
+    zero = cos.new_zeros(())
+    loss = where(target == 1, 1 - cos, zero) + where(target == -1, (cos - margin).clamp_min(0),
+                                                      zero)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -target (x1 - x2) + margin)."""
+    reduction = _setup(size_average, reduce, reduction)
+    _same_dim("margin_ranking_loss", input1, input2, target)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """x where target is 1, max(0, margin - x) where it is -1."""
+    reduction = _setup(size_average, reduce, reduction)
+    zero = input.new_zeros(())
+    loss = where(target != 1, (margin - input).clamp_min(0), zero) \
+        + where(target != -1, input, zero)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target x)): a smooth two-class hinge."""
+    reduction = _setup(size_average, reduce, reduction)
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
+    return _reduce((-input * target).exp().log1p(), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """Per-class logistic loss averaged over the classes (last dimension)."""
+    reduction = _setup(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    c = input.dim() - 1
+    loss = loss.sum(c) / input.shape[c]
+    return _reduce(loss, reduction)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """The p-norm of x1 - x2 + eps over the last dimension."""
+    dim = max(x1.dim(), x2.dim(), 1) - 1
+    return norm(x1 - x2 + eps, p, dim, keepdim)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between x1 and x2 along ``dim`` (norms floored at ``eps``).
+
+    The floor changes the value only: like PyTorch, gradients flow as if it were not there.
+    """
+    x1, x2 = broadcast_tensors(x1, x2)
+    n1 = norm(x1, 2, dim, True)
+    n2 = norm(x2, 2, dim, True)
+    k1, k2 = n1.detach(), n2.detach()
+    n1 = n1 + (k1.clamp_min(eps) - k1)
+    n2 = n2 + (k2.clamp_min(eps) - k2)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)), d the pairwise p-distance."""
+    reduction = _setup(size_average, reduce, reduction)
+    _same_dim("triplet_margin_loss", anchor, positive, negative)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)
+
+
+def _class_targets(name: str, input: Tensor, target: Tensor) -> tuple:
+    """(N, C) input and (N,) targets for a loss that takes (C)/() or (N, C)/(N)."""
+    if input.dim() not in (1, 2) or target.dim() != input.dim() - 1 and not (
+            input.dim() == 1 and target.dim() == 1 and target.shape[0] == 1) or (
+            input.dim() == 2 and target.shape[0] != input.shape[0]):
+        raise RuntimeError(
+            f"{name}: expected input (C) with a 0-d target or (N, C) with target (N), got "
+            f"input {list(input.shape)} and target {list(target.shape)}"
+        )
+    x = input if input.dim() == 2 else input.unsqueeze(0)
+    t = target.reshape(-1)
+    c = x.shape[1]
+    if ((t._data < 0) | (t._data >= c)).any():
+        raise RuntimeError(f"{name}: target out of range (expected class indices in [0, {c}))")
+    return x, t
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """sum over j != y of max(0, margin - x[y] + x[j])^p (times weight[y]), divided by C."""
+    reduction = _setup(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    x, t = _class_targets("multi_margin_loss", input, target)
+    xy = x.gather(1, t.unsqueeze(1))
+    z = (x - xy + margin).clamp_min(0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t].unsqueeze(1)
+    xp = get_xp(x._data)
+    own = Tensor._make(t._data[:, None] == xp.arange(x.shape[1]))
+    loss = z.masked_fill(own, 0).sum(1) / x.shape[1]
+    if input.dim() == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C.
+
+    Each row of ``target`` lists class indices, ended by the first -1.
+    """
+    reduction = _setup(size_average, reduce, reduction)
+    if input.dim() not in (1, 2) or target.shape != input.shape:
+        raise RuntimeError(
+            f"multilabel_margin_loss: expected input (C) or (N, C) and a target of the same "
+            f"shape, got input {list(input.shape)} and target {list(target.shape)}"
+        )
+    x = input if input.dim() == 2 else input.unsqueeze(0)
+    c = x.shape[1]
+    t = target._data.reshape(x.shape)
+    xp = get_xp(t)
+    listed = xp.cumprod(t >= 0, axis=1).astype(bool)
+    if (listed & (t >= c)).any():
+        raise RuntimeError(
+            f"multilabel_margin_loss: target class index out of range [0, {c})"
+        )
+    counts = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(1)
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :]
+    hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
+    loss = (hinge * Tensor._make(pairs.astype(x._data.dtype))).sum((1, 2)) / c
+    if input.dim() == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)

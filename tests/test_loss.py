@@ -1,0 +1,285 @@
+"""Losses and distances against PyTorch: values, gradients (input and target), reprs, errors."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from tests.helpers import check, check_raises, rand
+
+REDUCTIONS = ("none", "mean", "sum")
+DTYPES = (np.float64, np.float32)
+
+
+def _F(t):
+    return t.nn.functional
+
+
+def _probs(*shape, dtype=np.float64, seed=0):
+    return rand(*shape, dtype=dtype, seed=seed, low=0.02, high=0.98)
+
+
+def _signs(*shape, seed=0):
+    return np.where(rand(*shape, seed=seed) > 0, 1.0, -1.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_regression_losses(dtype, reduction):
+    x, y = rand(4, 5, dtype=dtype), rand(4, 5, dtype=dtype, seed=1)
+    check(lambda t, a, b: _F(t).l1_loss(a, b, reduction=reduction), x, y)
+    for beta in (1.0, 0.5, 0.0):
+        check(lambda t, a, b, beta=beta: _F(t).smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+              x, y)
+    for delta in (1.0, 0.3, 2.5):
+        check(lambda t, a, b, d=delta: _F(t).huber_loss(a, b, reduction=reduction, delta=d), x, y)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce(dtype, reduction):
+    x, y = _probs(3, 4, dtype=dtype), _probs(3, 4, dtype=dtype, seed=1)
+    w = rand(3, 4, dtype=dtype, seed=2, low=0.1)
+    check(lambda t, a, b: _F(t).binary_cross_entropy(a, b, reduction=reduction), x, y)
+    check(lambda t, a, b: _F(t).binary_cross_entropy(a, b, t.from_numpy(w), reduction=reduction),
+          x, y)
+    check(lambda t, a, b: t.nn.BCELoss(t.from_numpy(w[0]), reduction=reduction)(a, b), x, y)
+
+
+def test_bce_clamps_log_and_gradient_at_0_and_1():
+    x = np.array([0.0, 1.0, 0.5, 1.0, 0.0])
+    y = np.array([0.3, 0.4, 0.2, 1.0, 0.0])
+    check(lambda t, a, b: _F(t).binary_cross_entropy(a, b, reduction="sum"), x, y, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits(dtype, reduction):
+    x, y = rand(3, 4, dtype=dtype, low=-30, high=30), _probs(3, 4, dtype=dtype, seed=1)
+    w = rand(3, 1, dtype=dtype, seed=2, low=0.1)
+    pw = rand(4, dtype=dtype, seed=3, low=0.1, high=3)
+    f = _F
+    check(lambda t, a, b: f(t).binary_cross_entropy_with_logits(a, b, reduction=reduction), x, y)
+    check(lambda t, a, b: f(t).binary_cross_entropy_with_logits(
+        a, b, t.from_numpy(w), reduction=reduction, pos_weight=t.from_numpy(pw)), x, y)
+    check(lambda t, a, b: t.nn.BCEWithLogitsLoss(
+        pos_weight=t.from_numpy(pw), reduction=reduction)(a, b), x, y)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", (*REDUCTIONS, "batchmean"))
+def test_kl_div(dtype, reduction):
+    x = rand(3, 4, dtype=dtype)
+    y = _probs(3, 4, dtype=dtype, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda t, a, b: _F(t).kl_div(a, b, reduction=reduction), x, y)
+        check(lambda t, a, b: _F(t).kl_div(a, b, reduction=reduction, log_target=True), x,
+              np.log(y))
+        check(lambda t, a, b: t.nn.KLDivLoss(reduction=reduction, log_target=True)(a, b), x,
+              np.log(y))
+
+
+def test_kl_div_warns_on_mean_and_zero_targets():
+    with pytest.warns(UserWarning, match="batchmean"):
+        ember.nn.functional.kl_div(ember.zeros(2), ember.ones(2))
+    y = np.array([0.0, 0.5, 0.5])
+    check(lambda t, a, b: _F(t).kl_div(a, b, reduction="sum"), rand(3), y, grad=False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_poisson_nll(dtype, reduction):
+    x = rand(3, 4, dtype=dtype)
+    rate = _probs(3, 4, dtype=dtype) * 3
+    y = rand(3, 4, dtype=dtype, seed=1, low=0.0, high=4)
+    for full in (False, True):
+        check(lambda t, a, b, f=full: _F(t).poisson_nll_loss(a, b, full=f, reduction=reduction), x, y)
+        check(lambda t, a, b, f=full: t.nn.PoissonNLLLoss(log_input=False, full=f, eps=1e-3,
+                                                  reduction=reduction)(a, b), rate, y)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gaussian_nll(dtype, reduction):
+    x, y = rand(2, 3, 4, dtype=dtype), rand(2, 3, 4, dtype=dtype, seed=1)
+    for vshape in ((2, 3, 4), (2, 3), (2, 3, 1), (1, 3, 4)):
+        v = _probs(*vshape, dtype=dtype, seed=2)
+        for full in (False, True):
+            check(lambda t, a, b, c, f=full: _F(t).gaussian_nll_loss(a, b, c, full=f,
+                                                             reduction=reduction), x, y, v)
+    check(lambda t, a, b: t.nn.GaussianNLLLoss(reduction=reduction)(a, b, 0.7), x, y)
+
+
+def test_gaussian_nll_clamps_value_not_gradient():
+    v = np.array([1e-9, 0.5, 2.0, 1e-7])
+    check(lambda t, a, b, c: _F(t).gaussian_nll_loss(a, b, c, eps=1e-6), rand(4), rand(4, seed=1),
+          v, rtol=1e-9)
+    check(lambda t, a, b: _F(t).gaussian_nll_loss(a, b, 1e-9), rand(4), rand(4, seed=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_losses(dtype, reduction):
+    x1, x2 = rand(6, 5, dtype=dtype), rand(6, 5, dtype=dtype, seed=1)
+    s = _signs(6, seed=2).astype(dtype)
+    s[0] = 0.0
+    check(lambda t, a, b, c: _F(t).cosine_embedding_loss(a, b, c, margin=0.2,
+                                                         reduction=reduction),
+          x1, x2, s[:, None].repeat(1, 1)[:, 0])
+    check(lambda t, a, b, c: t.nn.CosineEmbeddingLoss(reduction=reduction)(a, b, c),
+          x1[0], x2[0], np.array(-1.0, dtype=dtype))
+    check(lambda t, a, b, c: _F(t).margin_ranking_loss(a, b, c, margin=0.3, reduction=reduction),
+          x1[:, 0], x2[:, 0], s)
+    check(lambda t, a, b: _F(t).hinge_embedding_loss(a, b, margin=1.5, reduction=reduction),
+          x1, _signs(6, 5, seed=3).astype(dtype))
+    check(lambda t, a, b: t.nn.HingeEmbeddingLoss(reduction=reduction)(a, b), x1[:, 0], s)
+    z = _signs(6, 5, seed=4).astype(dtype)
+    check(lambda t, a: _F(t).soft_margin_loss(a, t.from_numpy(z), reduction=reduction), x1)
+    check(lambda t, a: t.nn.SoftMarginLoss(reduction=reduction)(a, t.from_numpy(z[0])), x1[0])
+    y = _probs(6, 5, dtype=dtype, seed=5)
+    w = _probs(5, dtype=dtype, seed=6)
+    check(lambda t, a, b: _F(t).multilabel_soft_margin_loss(a, b, reduction=reduction), x1, y)
+    check(lambda t, a, b: t.nn.MultiLabelSoftMarginLoss(t.from_numpy(w), reduction=reduction)(
+        a, b), x1, y)
+    check(lambda t, a, b: _F(t).multilabel_soft_margin_loss(a, b, reduction=reduction), x1[0],
+          y[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_triplet_margin(dtype, reduction):
+    a, p, n = (rand(5, 4, dtype=dtype, seed=i) for i in range(3))
+    for norm_p in (2, 1, 3.0):
+        for swap in (False, True):
+            check(lambda t, x, y, z, q=norm_p, s=swap: _F(t).triplet_margin_loss(
+                x, y, z, margin=0.7, p=q, swap=s, reduction=reduction), a, p, n)
+    check(lambda t, x, y, z: t.nn.TripletMarginLoss(reduction=reduction)(x, y, z),
+          a[0], p[0], n[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multi_margin(dtype, reduction):
+    x = rand(6, 4, dtype=dtype)
+    y = np.array([0, 3, 1, 2, 3, 0])
+    w = _probs(4, dtype=dtype, seed=1)
+    for p in (1, 2):
+        check(lambda t, a, b, p=p: _F(t).multi_margin_loss(a, b, p=p, margin=0.8,
+                                                      reduction=reduction), x, y)
+        check(lambda t, a, b, p=p: t.nn.MultiMarginLoss(p=p, weight=t.from_numpy(w),
+                                                   reduction=reduction)(a, b), x, y)
+    check(lambda t, a, b: _F(t).multi_margin_loss(a, b, reduction=reduction), x[0],
+          np.array(2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin(dtype, reduction):
+    x = rand(4, 5, dtype=dtype)
+    y = np.array([[3, 0, -1, 1, 1], [1, 1, 2, -1, 4], [-1, 0, 0, 0, 0], [0, 1, 2, 3, 4]])
+    check(lambda t, a, b: _F(t).multilabel_margin_loss(a, b, reduction=reduction), x, y)
+    check(lambda t, a, b: t.nn.MultiLabelMarginLoss(reduction=reduction)(a, b), x[0], y[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_distances(dtype):
+    x1, x2 = rand(4, 5, dtype=dtype), rand(4, 5, dtype=dtype, seed=1)
+    for p in (2.0, 1.0, 0.5, 3):
+        check(lambda t, a, b, p=p: _F(t).pairwise_distance(a, b, p=p), x1, x2)
+    check(lambda t, a, b: t.nn.PairwiseDistance(keepdim=True)(a, b), x1, x2)
+    check(lambda t, a, b: _F(t).pairwise_distance(a, b), x1[0], x2[0])
+    check(lambda t, a, b: _F(t).cosine_similarity(a, b), x1, x2)
+    check(lambda t, a, b: _F(t).cosine_similarity(a, b, dim=0), x1, x2[:1])
+    check(lambda t, a, b: t.nn.CosineSimilarity(dim=-1, eps=1e-3)(a, b), x1, x2)
+
+
+def test_cosine_similarity_eps_floor_keeps_gradient():
+    x1 = np.array([[1e-9, 0.0], [1.0, 2.0]])
+    x2 = np.array([[1.0, 1.0], [3.0, 1.0]])
+    check(lambda t, a, b: _F(t).cosine_similarity(a, b), x1, x2, rtol=1e-9)
+
+
+def test_legacy_reduction_args():
+    x, y = rand(3, 4), rand(3, 4, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sa, red in ((None, False), (False, None), (True, True), (False, True)):
+            check(lambda t, a, b, sa=sa, r=red: _F(t).l1_loss(a, b, size_average=sa, reduce=r),
+                  x, y)
+            check(lambda t, a, b, sa=sa, r=red: t.nn.SmoothL1Loss(size_average=sa, reduce=r)(a, b),
+                  x, y)
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        ember.nn.functional.l1_loss(ember.tensor(x), ember.tensor(y), size_average=False)
+
+
+def test_module_reprs_and_state():
+    pairs = [
+        ("L1Loss", ()), ("SmoothL1Loss", ()), ("HuberLoss", ()), ("BCELoss", ()),
+        ("BCEWithLogitsLoss", ()), ("KLDivLoss", ()), ("PoissonNLLLoss", ()),
+        ("GaussianNLLLoss", ()), ("CosineEmbeddingLoss", ()), ("MarginRankingLoss", ()),
+        ("HingeEmbeddingLoss", ()), ("SoftMarginLoss", ()), ("MultiLabelSoftMarginLoss", ()),
+        ("TripletMarginLoss", ()), ("MultiMarginLoss", ()), ("MultiLabelMarginLoss", ()),
+        ("CosineSimilarity", ()), ("PairwiseDistance", ()),
+    ]
+    for name, args in pairs:
+        tm, em = getattr(torch.nn, name)(*args), getattr(ember.nn, name)(*args)
+        assert repr(em) == repr(tm)
+        assert list(em.state_dict()) == list(tm.state_dict())
+    tm = torch.nn.BCEWithLogitsLoss(torch.ones(3), pos_weight=torch.ones(3))
+    em = ember.nn.BCEWithLogitsLoss(ember.ones(3), pos_weight=ember.ones(3))
+    assert list(em.state_dict()) == list(tm.state_dict())
+    for attr in ("reduction", "margin", "p", "eps", "swap"):
+        assert getattr(ember.nn.TripletMarginLoss(), attr) == getattr(torch.nn.TripletMarginLoss(),
+                                                                       attr)
+    assert ember.nn.PairwiseDistance(3).norm == torch.nn.PairwiseDistance(3).norm
+
+
+def test_second_derivatives():
+    x, y = rand(3, 4), _probs(3, 4, seed=1)
+
+    def grad_of_grad(t, a, b, fn):
+        (g,) = t.autograd.grad(fn(t, a, b), a, create_graph=True)
+        return g
+
+    for fn in (lambda t, a, b: _F(t).binary_cross_entropy_with_logits(a, b),
+               lambda t, a, b: _F(t).smooth_l1_loss(a, b, beta=2.0),
+               lambda t, a, b: _F(t).multilabel_soft_margin_loss(a, b),
+               lambda t, a, b: _F(t).poisson_nll_loss(a, b.detach() * 3, full=True)):
+        check(lambda t, a, b, fn=fn: grad_of_grad(t, a, b, fn), x, y)
+    check(lambda t, a, b: grad_of_grad(t, a, b, lambda t, a, b: _F(t).binary_cross_entropy(
+        t.sigmoid(a), b)), x, y)
+
+
+def test_errors():
+    x, y = rand(3, 4), rand(4)
+    check_raises(lambda t, a, b: _F(t).binary_cross_entropy(a, b), _probs(3, 4), _probs(4))
+    check_raises(lambda t, a, b: _F(t).binary_cross_entropy(a, b), x, rand(3, 4))
+    check_raises(lambda t, a, b: _F(t).binary_cross_entropy_with_logits(a, b), x, y)
+    check_raises(lambda t, a, b: _F(t).l1_loss(a, b, reduction="avg"), x, x)
+    check_raises(lambda t, a, b: _F(t).kl_div(a, b, reduction="avg"), x, x)
+    check_raises(lambda t, a, b: _F(t).smooth_l1_loss(a, b, beta=-1.0), x, x)
+    check_raises(lambda t, a, b: _F(t).huber_loss(a, b, delta=0.0), x, x)
+    check_raises(lambda t, a, b: _F(t).gaussian_nll_loss(a, b, t.ones(4)), x, x)
+    check_raises(lambda t, a, b: _F(t).gaussian_nll_loss(a, b, -t.ones(3, 4)), x, x)
+    check_raises(lambda t, a, b: _F(t).gaussian_nll_loss(a, b, -1.0), x, x)
+    check_raises(lambda t, a, b: _F(t).gaussian_nll_loss(a, b, 1.0, reduction="x"), x, x)
+    check_raises(lambda t, a, b: _F(t).multi_margin_loss(a, b), x, np.array([0, 4, 1]))
+    check_raises(lambda t, a, b: _F(t).multi_margin_loss(a, b, p=3), x, np.array([0, 1, 1]))
+    check_raises(lambda t, a, b: _F(t).multi_margin_loss(a, b), x, np.array([0, 1]))
+    check_raises(lambda t, a, b: _F(t).multilabel_margin_loss(a, b), x, np.array([[0, 5, 1, 1]]))
+    check_raises(lambda t, a, b: _F(t).margin_ranking_loss(a, b, b), x, y)
+    check_raises(lambda t, a, b: _F(t).triplet_margin_loss(a, a, b), x, y)
+    check_raises(lambda t, a, b: _F(t).cosine_embedding_loss(a, a, b), x, x)
+    check_raises(lambda t: t.nn.TripletMarginLoss(margin=0.0))
+    check_raises(lambda t: t.nn.MultiMarginLoss(p=3))
+    check_raises(lambda t, a, b: _F(t).soft_margin_loss(a, b.requires_grad_()), x, x)
+
+
+def test_size_mismatch_warns():
+    for name in ("l1_loss", "smooth_l1_loss", "huber_loss"):
+        with pytest.warns(UserWarning, match="target size"):
+            getattr(ember.nn.functional, name)(ember.zeros(3, 4), ember.zeros(4))
