@@ -216,7 +216,7 @@ class RNNBase(Module):
                 )
             batched = input.dim() == 3
             hx_dim = 3 if batched else 2
-            for h in ((hx if lstm else (hx,)) if hx is not None else ()):
+            for h in (((hx[0], hx[1]) if lstm else (hx,)) if hx is not None else ()):
                 if h.dim() != hx_dim:
                     kind = "batched 3-D" if batched else "unbatched 2-D"
                     raise RuntimeError(
@@ -235,6 +235,15 @@ class RNNBase(Module):
             data = input.reshape(steps * batch, input.shape[2])
             batch_sizes = [batch] * steps
             sorted_indices = unsorted_indices = None
+        weight_dtype = self.weight_ih_l0.dtype
+        if data.dtype != weight_dtype:
+            raise ValueError(
+                f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight_dtype}). "
+                f"Convert input: input.to({weight_dtype}), or convert model: "
+                f"model.to({data.dtype})"
+            )
+        if not batch_sizes:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if data.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
@@ -245,7 +254,7 @@ class RNNBase(Module):
             c0 = (zeros(self._hidden_shape(batch, True), dtype=data.dtype, device=data.device)
                   if lstm else None)
         else:
-            h0, c0 = hx if lstm else (hx, None)
+            h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
             if sorted_indices is not None:
                 h0 = h0.index_select(1, sorted_indices)
                 c0 = c0.index_select(1, sorted_indices) if lstm else None
