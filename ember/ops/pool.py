@@ -560,9 +560,281 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     return _adaptive_max_poolnd(3, input, output_size, return_indices)
 
 
+
+# ---- max unpooling ------------------------------------------------------------------------
+
+
+def _max_unpoolnd(nd, input, indices, kernel_size, stride, padding, output_size):
+    op = f"max_unpool{nd}d"
+    _need_tensor(op, input)
+    _need_tensor(op, indices, "indices", 2)
+    k = _tuple(kernel_size, nd, "kernel_size", op)
+    stride = k if stride is None else _tuple(stride, nd, "stride", op, allow_none=True)
+    pad = _tuple(padding, nd, "padding", op)
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: Expected {nd + 1}D or {nd + 2}D tensor for input, but got "
+                           f"input of size {_shape(input)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{op}: Expected shape of indices to be the same as that of the "
+                           f"input tensor ({_shape(input)}) but got indices of shape "
+                           f"{_shape(indices)}")
+    if indices.dtype.is_floating_point or str(indices.dtype) == "torch.bool":
+        raise RuntimeError(f"{op}: expected indices to have type int64, but got "
+                           f"{indices.dtype}")
+    spatial = input.shape[-nd:]
+    default = [(n - 1) * s - 2 * p + kk for n, s, p, kk in zip(spatial, stride, pad, k)]
+    if output_size is None:
+        size = tuple(default)
+    else:
+        size = tuple(int(v) for v in output_size)
+        if len(size) == nd + 2 or (len(size) == nd + 1 and input.dim() == nd + 1):
+            size = size[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} "
+                             f"elements, but it has a length of '{len(size)}'")
+        for d, (o, m, s) in enumerate(zip(size, default, stride)):
+            if not m - s < o < m + s:
+                raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be '
+                                 f"between {m - s} and {m + s})")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    idx = indices.unsqueeze(0) if unbatched else indices
+    plane = math.prod(size)
+    bad = (idx._data < 0) | (idx._data >= plane)
+    if bad.any():
+        raise RuntimeError(
+            f"{op}: Found an invalid max index: {int(idx._data[bad].ravel()[0])} (output "
+            f"volumes are of size {'x'.join(map(str, size))})")
+    return _unbatch(MaxUnpool.apply(x, idx, size), unbatched)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of max_pool1d: values back at their indices, zeros elsewhere."""
+    return _max_unpoolnd(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of max_pool2d: values back at their indices, zeros elsewhere."""
+    return _max_unpoolnd(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of max_pool3d: values back at their indices, zeros elsewhere."""
+    return _max_unpoolnd(3, input, indices, kernel_size, stride, padding, output_size)
+
+
+# ---- pixel shuffle ------------------------------------------------------------------------
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r)."""
+    _need_tensor("pixel_shuffle", input)
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    b = len(lead)
+    x = input.reshape([*lead, c // (r * r), r, r, h, w])
+    x = x.permute([*range(b), b, b + 3, b + 1, b + 4, b + 2])
+    return x.reshape([*lead, c // (r * r), h * r, w * r])
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W); the inverse of pixel_shuffle."""
+    _need_tensor("pixel_unshuffle", input)
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    for name, n, d in (("height", h, -2), ("width", w, -1)):
+        if n % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({d})={n} is not divisible by "
+                               f"{r}")
+    b = len(lead)
+    x = input.reshape([*lead, c, h // r, r, w // r, r])
+    x = x.permute([*range(b), b, b + 2, b + 4, b + 1, b + 3])
+    return x.reshape([*lead, c * r * r, h // r, w // r])
+
+
+# ---- interpolation ------------------------------------------------------------------------
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_LINEAR_ND = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_CUBIC_A = -0.75
+
+
+def _scale(ftype, n: int, o: int, align_corners: bool, scale):
+    """PyTorch's source-per-destination step, in the input's float type."""
+    if align_corners:
+        return ftype(n - 1) / ftype(o - 1) if o > 1 else ftype(0)
+    if scale is not None and scale > 0:
+        return ftype(1.0 / scale)
+    return ftype(n) / ftype(o)
+
+
+def _taps(mode, n, o, align_corners, scale, ftype, nd):
+    """(indices, weights) per tap along one dim: output = sum_t x[idx_t] * w_t."""
+    dst = np.arange(o).astype(ftype)
+    half = ftype(0.5)
+    if mode == "nearest" and nd == 2 and o in (n, 2 * n):
+        # PyTorch's 2-d kernel copies (or doubles) without the scale when the sizes say so
+        return [np.arange(o) * n // o], None
+    if mode in ("nearest", "nearest-exact"):
+        step = np.float32(1.0 / scale) if scale is not None and scale > 0 \
+            else np.float32(n) / np.float32(o)
+        pos = np.arange(o).astype(np.float32)
+        if mode == "nearest-exact":
+            pos = pos + np.float32(0.5)
+        idx = np.minimum(np.floor(pos * step).astype(np.int64), n - 1)
+        return [idx], None
+    step = _scale(ftype, n, o, align_corners, scale)
+    src = dst * step if align_corners else (dst + half) * step - half
+    if mode == "bicubic":
+        i0 = np.floor(src).astype(np.int64)
+        t = (src - i0).astype(ftype)
+        a = ftype(_CUBIC_A)
+
+        def near(x):
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+
+        def far(x):
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+        one = ftype(1)
+        weights = [far(t + one), near(t), near(one - t), far(2 * one - t)]
+        idxs = [np.clip(i0 - 1 + j, 0, n - 1) for j in range(4)]
+        return idxs, weights
+    src = np.maximum(src, ftype(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    lam = np.clip(src - i0, 0, 1).astype(ftype)
+    i1 = i0 + (i0 < n - 1)
+    return [i0, i1], [ftype(1) - lam, lam]
+
+
+def _resample_dim(x: Tensor, dim: int, idxs, weights) -> Tensor:
+    xp = get_xp(x._data)
+    after = x.dim() - 1 - dim
+    out = None
+    for j, idx in enumerate(idxs):
+        term = x.index_select(dim, _long(x, idx))
+        if weights is not None:
+            w = weights[j].reshape((-1,) + (1,) * after)
+            term = term * Tensor._make(xp.asarray(w))
+        out = term if out is None else out + term
+    return out
+
+
+def _interp_sizes(x, nd, size, scale_factor, recompute_scale_factor):
+    spatial = list(x.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != nd:
+                raise ValueError(
+                    f"Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {spatial} and output size of "
+                    f"{tuple(size)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                    "format and output size in (o1, o2, ...,oK) format.")
+            out = [int(v) for v in size]
+        else:
+            out = [int(size)] * nd
+        scales = [None] * nd
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != nd:
+                raise ValueError(
+                    f"Input and scale_factor must have the same number of spatial dimensions, "
+                    f"but got input with spatial dimensions of {spatial} and scale_factor of "
+                    f"shape {tuple(scale_factor)}. Please provide input tensor in (N, C, d1, "
+                    "d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+            scales = [float(v) for v in scale_factor]
+        else:
+            scales = [float(scale_factor)] * nd
+        out = [math.floor(float(n) * s) for n, s in zip(spatial, scales)]
+        if recompute_scale_factor:
+            scales = [None] * nd
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if any(o <= 0 for o in out) or any(n <= 0 for n in spatial):
+        names = "DHW"[3 - nd:]
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input "
+            f"({', '.join(f'{c}: {n}' for c, n in zip(names, spatial))}) and output "
+            f"({', '.join(f'{c}: {o}' for c, o in zip(names, out))})")
+    return out, scales
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resample the spatial dims of a (N, C, *spatial) input to ``size`` or by
+    ``scale_factor`` (modes nearest, nearest-exact, (bi/tri)linear, bicubic, area)."""
+    _need_tensor("interpolate", input)
+    nd = input.dim() - 2
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    if mode not in _MODES or nd not in (1, 2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            f"the modes: {' | '.join(_MODES)} (got {mode})")
+    if mode in _LINEAR_ND and _LINEAR_ND[mode] != nd:
+        raise NotImplementedError(
+            f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_ND[mode] + 2}D input")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by ember; "
+                                  "use antialias=False")
+    if not input.dtype.is_floating_point and mode != "nearest" and mode != "nearest-exact":
+        raise NotImplementedError(f'"upsample_{mode}" not implemented for {input.dtype}')
+    out, scales = _interp_sizes(input, nd, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return _adaptive_avg_poolnd(nd, input, out)
+    ftype = input._data.dtype.type if input.dtype.is_floating_point else np.float32
+    x = input
+    for j, (n, o, s) in enumerate(zip(input.shape[2:], out, scales)):
+        idxs, weights = _taps(mode, n, o, align_corners, s, ftype, nd)
+        x = _resample_dim(x, 2 + j, idxs, weights)
+    return x
+
+
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "max_pool1d", "max_pool1d_with_indices", "max_pool2d", "max_pool2d_with_indices",
-    "max_pool3d", "max_pool3d_with_indices",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool1d_with_indices",
+    "max_pool2d",
+    "max_pool2d_with_indices",
+    "max_pool3d",
+    "max_pool3d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
 ]
