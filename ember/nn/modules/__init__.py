@@ -29,6 +29,14 @@ from ember.nn.modules.activation import (
     Threshold,
 )
 from ember.nn.modules.attention import MultiheadAttention, NonDynamicallyQuantizableLinear
+from ember.nn.modules.batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 from ember.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -80,6 +88,7 @@ from ember.nn.modules.loss import (
     TripletMarginLoss,
 )
 from ember.nn.modules.module import Module
+from ember.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from ember.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
