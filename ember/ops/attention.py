@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ember import _dtype as DT
 from ember._device import get_xp
 from ember._tensor import Tensor
@@ -73,13 +75,23 @@ def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
             f"scaled_dot_product_attention: key and value must have the same sequence length "
             f"(dim -2), got key {list(key.shape)} and value {list(value.shape)}"
         )
-    if attn_mask is not None and attn_mask.dtype != DT.bool and attn_mask.dtype != query.dtype \
+    if attn_mask is not None and attn_mask.dtype != DT.bool_ and attn_mask.dtype != query.dtype \
             and not attn_mask.is_floating_point():
         raise RuntimeError(
             "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
             f"attn_mask.dtype: {_dtype_name(attn_mask.dtype)} and  query.dtype: "
             f"{_dtype_name(query.dtype)} instead."
         )
+    if attn_mask is not None:
+        scores = (*query.shape[:-1], key.shape[-2])
+        try:
+            np.broadcast_shapes(tuple(attn_mask.shape), scores)
+        except ValueError:
+            raise RuntimeError(
+                f"scaled_dot_product_attention: attn_mask of shape {list(attn_mask.shape)} "
+                f"does not broadcast to the attention scores' shape {list(scores)} "
+                "(..., L, S)"
+            ) from None
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
@@ -113,10 +125,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scale = 1 / math.sqrt(query.shape[-1])
     scores = query.matmul(key.transpose(-2, -1)) * scale
     if is_causal:
-        keep = ones((L, S), dtype=DT.bool).tril()
+        keep = ones((L, S), dtype=DT.bool_).tril()
         scores = scores.masked_fill(keep.logical_not(), float("-inf"))
     elif attn_mask is not None:
-        if attn_mask.dtype == DT.bool:
+        if attn_mask.dtype == DT.bool_:
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
         else:
             scores = scores + attn_mask
@@ -142,7 +154,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name:
     if mask is None:
         return None
     is_float = mask.is_floating_point()
-    if mask.dtype != DT.bool and not is_float:
+    if mask.dtype != DT.bool_ and not is_float:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype != other_type:
         warnings.warn(
