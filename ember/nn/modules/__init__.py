@@ -121,6 +121,13 @@ from ember.nn.modules.pooling import (
     MaxPool3d,
 )
 from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from ember.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from ember.nn.modules.upsampling import (
     PixelShuffle,
     PixelUnshuffle,
