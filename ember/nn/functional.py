@@ -118,23 +118,6 @@ from ember.ops.pool import (
     pixel_shuffle,
     pixel_unshuffle,
 )
-from ember.ops.pool import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_avg_pool3d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    adaptive_max_pool3d,
-    avg_pool1d,
-    avg_pool2d,
-    avg_pool3d,
-    max_pool1d,
-    max_pool1d_with_indices,
-    max_pool2d,
-    max_pool2d_with_indices,
-    max_pool3d,
-    max_pool3d_with_indices,
-)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
