@@ -63,7 +63,7 @@ from ember.nn.modules.dropout import (
     FeatureAlphaDropout,
 )
 from ember.nn.modules.flatten import Flatten, Unflatten
-from ember.nn.modules.linear import Identity, Linear
+from ember.nn.modules.linear import Bilinear, Identity, LazyLinear, Linear
 from ember.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -107,6 +107,7 @@ from ember.nn.modules.pooling import (
     MaxUnpool3d,
 )
 from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from ember.nn.modules.sparse import Embedding, EmbeddingBag
 from ember.nn.modules.transformer import (
     Transformer,
     TransformerDecoder,
