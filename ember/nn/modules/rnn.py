@@ -200,7 +200,8 @@ class RNNBase(Module):
         if tuple(hx.shape) != expected:
             raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor | PackedSequence, hx=None) -> tuple:
+        """(output, h_n) or, for LSTM, (output, (h_n, c_n)); packed input gives packed output."""
         lstm = self.mode == "LSTM"
         packed = isinstance(input, PackedSequence)
         name = type(self).__name__
