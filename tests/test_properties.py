@@ -184,8 +184,6 @@ def test_not_broadcastable_raises(op, shapes, seed):
     assert isinstance(_raise_both(op, shapes, seed), (RuntimeError, ValueError))
 
 
-@pytest.mark.xfail(strict=True, reason="ember lets NumPy's ValueError out for operands that do "
-                   "not broadcast; PyTorch raises RuntimeError")
 @pytest.mark.parametrize("op", list(NOT_BROADCASTABLE_OPS))
 @SETTINGS
 @given(shapes=non_broadcastable(), seed=seeds)

@@ -61,7 +61,21 @@ def _promote(op: str, a, b, dtype: DT.dtype | None = None):
             "Expected all tensors to be on the same device, but found at least two devices, "
             f"{a.device} and {b.device}!"
         )
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.shape != b._data.shape:
+        _check_broadcast(a._data.shape, b._data.shape)
     return _cast(a, dtype), _cast(b, dtype), dtype
+
+
+def _check_broadcast(sa: tuple, sb: tuple) -> None:
+    """PyTorch's RuntimeError for shapes that do not broadcast (before NumPy's ValueError)."""
+    n = max(len(sa), len(sb))
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {n - i}"
+            )
 
 
 def _cast(x, dtype: DT.dtype):
