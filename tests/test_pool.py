@@ -351,3 +351,19 @@ def test_resample_modules(spec, shape, dtype):
     assert repr(em) == repr(tm)
     if shape is not None:
         check(lambda t, x: (em if t is ember else tm)(x), rand(*shape, dtype=dtype))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_max_pool_nan_and_padding_valued_windows():
+    x = rand(2, 2, 6, 7)
+    x[0, 0, 1:3, 2:5] = np.nan
+    x[1, 1, :3, :3] = -np.inf
+    x[0, 1, 2, 2] = np.nan
+    check(lambda t, x: t.nn.functional.max_pool2d(x, 3, 1, 1, return_indices=True), x,
+          grad=False)
+    check(lambda t, x: t.nn.functional.max_pool2d(x, 2, 2, 1, dilation=2, return_indices=True),
+          x, grad=False)
+    check(lambda t, x: t.nn.functional.adaptive_max_pool2d(x, 3, return_indices=True), x,
+          grad=False)
+    check(lambda t, x: t.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True),
+          np.full((1, 1, 5, 5), -np.inf))

@@ -76,7 +76,13 @@ def _argmax_windows(xp, w, nd):
     """(values, first-argmax) of windows ``w`` of shape (N, C, *out, *k)."""
     w = w.reshape(w.shape[:2 + nd] + (math.prod(w.shape[2 + nd:]),))
     a = xp.argmax(w, axis=-1)
-    return xp.take_along_axis(w, a[..., None], axis=-1)[..., 0], a
+    y = xp.take_along_axis(w, a[..., None], axis=-1)[..., 0]
+    if w.dtype.kind == "f":
+        nan = xp.isnan(y)
+        if nan.any():  # PyTorch keeps the last NaN of a window, argmax finds the first
+            last = w.shape[-1] - 1 - xp.argmax(xp.isnan(w[..., ::-1]), axis=-1)
+            a = xp.where(nan, last, a)
+    return y, a
 
 
 def _max_pool_array(xp, x, cfg):
@@ -94,7 +100,10 @@ def _max_pool_array(xp, x, cfg):
     positions = []
     for j, (o, s, p, d) in enumerate(zip(out, stride, pad, dil)):
         base = (xp.arange(o) * s - p).reshape((o,) + (1,) * (nd - 1 - j))
-        positions.append(base + offsets[j] * d)
+        pos = base + offsets[j] * d
+        # a window whose max is the padding value itself (-inf): PyTorch reports its first
+        # element inside the input
+        positions.append(xp.where(pos < 0, pos + (-pos + d - 1) // d * d, pos))
     return y, _flat_index(positions, spatial).astype(np.int64)
 
 
