@@ -283,3 +283,68 @@ def test_size_mismatch_warns():
     for name in ("l1_loss", "smooth_l1_loss", "huber_loss"):
         with pytest.warns(UserWarning, match="target size"):
             getattr(ember.nn.functional, name)(ember.zeros(3, 4), ember.zeros(4))
+
+
+def _ctc_data(t_max=7, n=4, c=5, s=3, seed=0):
+    rng = np.random.default_rng(seed)
+    raw = rng.standard_normal((t_max, n, c))
+    targets = rng.integers(1, c, (n, s))
+    targets[0, :2] = targets[0, 2]  # a repeated label needs a blank between its copies
+    return raw, targets
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ctc_loss(dtype, reduction):
+    raw, tg = _ctc_data()
+    raw = raw.astype(dtype)
+    il, tl = [7, 6, 5, 7], [3, 2, 1, 0]
+    check(lambda t, x: _F(t).ctc_loss(x.log_softmax(2), t.from_numpy(tg), t.tensor(il),
+                                      t.tensor(tl), reduction=reduction), raw)
+    check(lambda t, x: t.nn.CTCLoss(reduction=reduction)(x, t.from_numpy(tg), tuple(il),
+                                                         tuple(tl)), raw)
+    flat = np.concatenate([row[:k] for row, k in zip(tg, tl)])
+    check(lambda t, x: _F(t).ctc_loss(x.log_softmax(2), t.from_numpy(flat), il, tl,
+                                      blank=0, reduction=reduction), raw)
+
+
+def test_ctc_loss_blank_unbatched_and_infeasible():
+    raw, tg = _ctc_data()
+    tg3 = np.where(tg == 3, 0, tg)
+    for zero_inf in (False, True):
+        check(lambda t, x, z=zero_inf: _F(t).ctc_loss(
+            x.log_softmax(2), t.from_numpy(tg3), t.tensor([7, 7, 7, 7]), t.tensor([3, 3, 3, 3]),
+            blank=3, reduction="sum", zero_infinity=z), raw)
+    check(lambda t, x: _F(t).ctc_loss(x.log_softmax(1), t.from_numpy(tg[1]), t.tensor(6),
+                                      t.tensor(3), reduction="none"), raw[:, 0])
+    # 3 labels with one repeat need 4 steps: the 2-step sample is impossible (inf or zeroed)
+    check(lambda t, x: _F(t).ctc_loss(x.log_softmax(2), t.from_numpy(tg), t.tensor([2, 7, 7, 7]),
+                                      t.tensor([3, 3, 3, 3]), reduction="none",
+                                      zero_infinity=False), raw, grad=False)
+    check(lambda t, x: t.nn.CTCLoss(zero_infinity=True)(
+        x.log_softmax(2), t.from_numpy(tg), t.tensor([2, 7, 3, 7]), t.tensor([3, 3, 3, 3])), raw)
+    assert repr(ember.nn.CTCLoss(blank=2)) == repr(torch.nn.CTCLoss(blank=2))
+
+
+def test_ctc_loss_long_sequences():
+    raw, tg = _ctc_data(t_max=120, n=8, c=20, s=30, seed=3)
+    il = [120, 100, 90, 120, 64, 110, 80, 120]
+    tl = [30, 25, 20, 30, 10, 5, 28, 1]
+    check(lambda t, x: _F(t).ctc_loss(x.log_softmax(2), t.from_numpy(tg), t.tensor(il),
+                                      t.tensor(tl)), raw, rtol=1e-8, atol=1e-10)
+
+
+def test_ctc_loss_errors():
+    raw, tg = _ctc_data()
+    lp = raw
+    il, tl = np.array([7, 6, 5, 7]), np.array([3, 2, 1, 0])
+    check_raises(lambda t, x, a, b, c: _F(t).ctc_loss(x, a, b, c, blank=5), lp, tg, il, tl)
+    check_raises(lambda t, x, a, b, c: _F(t).ctc_loss(x, a, b, c), lp, tg, il[:3], tl)
+    check_raises(lambda t, x, a, b, c: _F(t).ctc_loss(x, a, b, c), lp, tg, il + 1, tl)
+    check_raises(lambda t, x, a, b, c: _F(t).ctc_loss(x, a, b, c), lp, tg, il, tl + 2)
+
+    def double(t, x, a, b, c):
+        (g,) = t.autograd.grad(_F(t).ctc_loss(x.log_softmax(2), a, b, c), x, create_graph=True)
+        g.sum().backward()
+
+    check_raises(lambda t, x, a, b, c: double(t, x.requires_grad_(), a, b, c), lp, tg, il, tl)

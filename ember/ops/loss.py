@@ -567,3 +567,184 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     if input.dim() == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
+
+
+def _lse(*terms):
+    """log(sum(exp(terms))) elementwise, -inf where every term is -inf."""
+    xp = get_xp(terms[0])
+    m = terms[0]
+    for t in terms[1:]:
+        m = xp.maximum(m, t)
+    safe = xp.where(xp.isfinite(m), m, 0)
+    total = sum(xp.exp(t - safe) for t in terms)
+    with np.errstate(divide="ignore"):
+        return xp.log(total) + safe
+
+
+def _shift(a, k: int, fill):
+    """``a`` moved k places along the last axis (right for k > 0, left for k < 0), padded."""
+    xp = get_xp(a)
+    out = xp.full_like(a, fill)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+class CtcLoss(Op):
+    """Connectionist temporal classification: -log p(target | input) by the forward algorithm.
+
+    The recursions run in log space over the extended label sequence (blanks between and
+    around the labels), vectorised over the batch and the label positions; only time loops.
+    """
+
+    @staticmethod
+    def forward(ctx, lp, targets, in_len, tgt_len, blank, zero_infinity):
+        xp = get_xp(lp)
+        t_max, n, _ = lp.shape
+        s_ext = 2 * (targets.shape[1] if targets.size else 0) + 1
+        pos = xp.arange(s_ext)
+        ext = xp.full((n, s_ext), blank, dtype=xp.int64)
+        if s_ext > 1:
+            ext[:, 1::2] = targets
+        ext = xp.where(pos < 2 * tgt_len[:, None] + 1, ext, blank)
+        skip = (pos >= 2) & (ext != blank) & (ext != _shift(ext, 2, blank))
+        emit = xp.take_along_axis(lp, xp.broadcast_to(ext[None], (t_max, n, s_ext)), axis=2)
+        alpha = xp.full((t_max, n, s_ext), -xp.inf, dtype=lp.dtype)
+        alpha[0, :, 0] = emit[0, :, 0]
+        if s_ext > 1:
+            alpha[0, :, 1] = xp.where(tgt_len > 0, emit[0, :, 1], -xp.inf)
+        for t in range(1, t_max):
+            a = alpha[t - 1]
+            two = xp.where(skip, _shift(a, 2, -xp.inf), -xp.inf)
+            alpha[t] = _lse(a, _shift(a, 1, -xp.inf), two) + emit[t]
+        rows = xp.arange(n)
+        last = alpha[xp.maximum(in_len - 1, 0), rows]
+        end = 2 * tgt_len
+        prev = xp.where(tgt_len > 0, last[rows, xp.maximum(end - 1, 0)], -xp.inf)
+        nll = -_lse(last[rows, end], prev)
+        nll = xp.where(in_len > 0, nll, xp.inf)
+        ctx.save_for_backward(lp)
+        ctx.ext, ctx.skip, ctx.emit, ctx.alpha, ctx.nll = ext, skip, emit, alpha, nll
+        ctx.in_len, ctx.tgt_len, ctx.zero_infinity = in_len, tgt_len, zero_infinity
+        if zero_infinity:
+            return xp.where(xp.isinf(nll), 0, nll).astype(lp.dtype)
+        return nll.astype(lp.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (lp,) = ctx.saved_tensors
+        return CtcLossBackward.apply(g, lp, ctx), None, None, None, None, None
+
+
+class CtcLossBackward(Op):
+    """PyTorch's CTC gradient: exp(lp) - (posterior of each class at each step).
+
+    Like PyTorch it is written for ``log_softmax`` outputs (the exp(lp) term cancels in the
+    softmax backward), so it is not the plain derivative w.r.t. arbitrary ``log_probs``.
+    """
+
+    @staticmethod
+    def forward(ctx, g, lp, f):
+        xp = get_xp(g)
+        ext, skip, emit, nll = f.ext, f.skip, f.emit, f.nll
+        t_max, n, c = lp.shape
+        s_ext = ext.shape[1]
+        rows = xp.arange(n)
+        end = 2 * f.tgt_len
+        beta = xp.full((t_max, n, s_ext), -xp.inf, dtype=lp.dtype)
+        skip_from = _shift(skip, -2, False)
+        b = xp.full((n, s_ext), -xp.inf, dtype=lp.dtype)
+        for t in range(t_max - 1, -1, -1):
+            two = xp.where(skip_from, _shift(b, -2, -xp.inf), -xp.inf)
+            b = _lse(b, _shift(b, -1, -xp.inf), two) + emit[t]
+            start = xp.full((n, s_ext), -xp.inf, dtype=lp.dtype)
+            start[rows, end] = emit[t, rows, end]
+            has = f.tgt_len > 0
+            start[rows[has], end[has] - 1] = emit[t, rows[has], end[has] - 1]
+            first = (f.in_len - 1 == t)[:, None]
+            b = xp.where(first, start, xp.where((t < f.in_len - 1)[:, None], b, -xp.inf))
+            beta[t] = b
+        ab = f.alpha + beta
+        peak = ab.max(axis=2, keepdims=True)
+        peak = xp.where(xp.isfinite(peak), peak, 0)
+        onehot = (ext[:, :, None] == xp.arange(c)).astype(lp.dtype)
+        summed = xp.einsum("tns,nsc->tnc", xp.exp(ab - peak), onehot)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            post = summed * xp.exp(peak + nll[None, :, None] - lp)
+            grad = xp.exp(lp) - post
+        valid = xp.arange(t_max)[:, None] < f.in_len[None, :]
+        if f.zero_infinity:
+            valid = valid & ~xp.isinf(nll)[None, :]
+        grad = xp.where(valid[:, :, None], grad, 0)
+        return (grad * g[None, :, None]).astype(lp.dtype)
+
+    @staticmethod
+    def backward(ctx, gg):
+        raise RuntimeError(
+            "derivative for aten::_ctc_loss_backward is not implemented (ctc_loss supports "
+            "first derivatives only)"
+        )
+
+
+def _lengths(name: str, lengths, n: int, xp):
+    arr = lengths._data if isinstance(lengths, Tensor) else xp.asarray(lengths)
+    arr = xp.asarray(arr).astype(xp.int64).reshape(-1)
+    if arr.shape[0] != n:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return arr
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """CTC loss of (T, N, C) log-probabilities against padded (N, S) or concatenated targets."""
+    _check_reduction(reduction)
+    xp = get_xp(log_probs._data)
+    batched = log_probs.dim() == 3
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(
+            f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+            f"{list(log_probs.shape)}"
+        )
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    t_max, n, c = lp.shape
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    in_len = _lengths("input_lengths", input_lengths, n, xp)
+    tgt_len = _lengths("target_lengths", target_lengths, n, xp)
+    if (in_len > t_max).any():
+        raise RuntimeError(
+            f"Expected input_lengths to have value at most {t_max}, but got value "
+            f"{int(in_len.max())} (ctc_loss: input_lengths may not exceed log_probs' time axis)"
+        )
+    tg = targets._data.astype(xp.int64)
+    if not batched:
+        tg = tg.reshape(1, -1)
+    s_max = int(tgt_len.max()) if n else 0
+    if tg.ndim == 1:
+        if int(tgt_len.sum()) > tg.shape[0]:
+            raise RuntimeError(
+                f"ctc_loss: target_lengths sum to {int(tgt_len.sum())} but the concatenated "
+                f"targets hold {tg.shape[0]}"
+            )
+        offsets = xp.cumsum(tgt_len) - tgt_len
+        idx = offsets[:, None] + xp.arange(s_max)
+        tg = xp.where(xp.arange(s_max) < tgt_len[:, None], tg[xp.minimum(idx, max(tg.shape[0] - 1,
+                                                                                   0))], blank)
+    elif tg.shape[1] < s_max:
+        raise RuntimeError(
+            f"Expected tensor to have size at least {s_max} at dimension 1, but got size "
+            f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for ctc_loss)"
+        )
+    tg = tg[:, :s_max]
+    listed = xp.arange(s_max) < tgt_len[:, None]
+    if (listed & ((tg < 0) | (tg >= c))).any():
+        raise RuntimeError(f"ctc_loss: target labels must lie in [0, {c})")
+    loss = CtcLoss.apply(lp, tg, in_len, tgt_len, blank, zero_infinity)
+    if reduction == "none":
+        return loss if batched else loss.reshape(())
+    if reduction == "sum":
+        return loss.sum()
+    div = Tensor._make(xp.maximum(tgt_len, 1).astype(loss._data.dtype))
+    return (loss / div).mean()
