@@ -21,12 +21,24 @@ from ember.ops.base import Op
 from ember.ops.pointwise import _need_tensor, _type_name, div
 
 
-def _sum_squares(xp, x, axes: tuple):
-    """Sum of x * x over ``axes`` (kept as size-1 dims) without materialising x * x."""
-    letters = "abcdefghijklmnopqrstuvwxyz"[: x.ndim]
+def _sum_product(xp, a, b, axes: tuple):
+    """Sum of a * b over ``axes`` (kept as size-1 dims) without materialising a * b."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
     kept = "".join(c for i, c in enumerate(letters) if i not in axes)
-    s = xp.einsum(f"{letters},{letters}->{kept}", x, x)
-    return s.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    s = xp.einsum(f"{letters},{letters}->{kept}", a, b)
+    return s.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+
+def _broadcast_axes(big: tuple, small: tuple) -> tuple:
+    """The axes of ``big`` along which an operand of shape ``small`` was broadcast."""
+    lead = len(big) - len(small)
+    return tuple(i for i, n in enumerate(big)
+                 if i < lead or (small[i - lead] == 1 and n != 1))
+
+
+def _recording() -> bool:
+    """Whether backward must build a graph (create_graph=True), so must use ember ops."""
+    return grad_mode.is_grad_enabled()
 
 
 class _Standardize(Op):
@@ -47,7 +59,7 @@ class _Standardize(Op):
             xhat = work - mean
         else:
             xhat = work.copy()
-        var = _sum_squares(xp, xhat, axes) / n
+        var = _sum_product(xp, xhat, xhat, axes) / n
         rstd = 1.0 / xp.sqrt(var + eps)
         xhat *= rstd
         dtype = x.dtype
@@ -63,10 +75,20 @@ class _Standardize(Op):
     def backward(ctx, g, g_rstd, *_):
         xhat, rstd = ctx.saved_tensors
         axes = ctx.axes
+        xp = get_xp(g._data)
+        rstd_term = g_rstd.requires_grad or xp.any(g_rstd._data)
+        if not _recording() and not rstd_term:  # one temporary, four passes
+            ga, xa = g._data, xhat._data
+            gx = xa * (_sum_product(xp, ga, xa, axes) / -ctx.n)
+            gx += ga
+            if ctx.center:
+                gx -= ga.mean(axis=axes, keepdims=True)
+            gx *= rstd._data
+            return Tensor._make(gx), None, None, None
         proj = (g * xhat).mean(axes, keepdim=True)
         gx = g - g.mean(axes, keepdim=True) if ctx.center else g
         gx = (gx - xhat * proj) * rstd
-        if g_rstd.requires_grad or get_xp(g_rstd._data).any(g_rstd._data):
+        if rstd_term:
             gx = gx - xhat * (rstd * rstd * g_rstd / ctx.n)
         return gx, None, None, None
 
@@ -79,12 +101,26 @@ class _Affine(Op):
         y = x * w if w is not None else x + b
         if w is not None and b is not None:
             y += b
-        ctx.save_for_backward(x if ctx.needs_input_grad[1:2] == (True,) else None, w)
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need and need[1] else None, w)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if not _recording():  # reduce straight to the parameters' shapes, no g * x temporary
+            xp = get_xp(g._data)
+            ga = g._data
+            gx = Tensor._make(ga * w._data) if w is not None and need[0] else g
+            gw = gb = None
+            if need[1]:
+                axes = _broadcast_axes(ga.shape, w.shape)
+                gw = Tensor._make(_sum_product(xp, ga, x._data, axes).reshape(w.shape))
+            if need[2]:
+                shape = ctx._in_meta[2][0]
+                gb = Tensor._make(ga.sum(axis=_broadcast_axes(ga.shape, shape)).reshape(shape))
+            return gx, gw, gb
         gx = g * w if w is not None else g
         gw = g * x if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
