@@ -212,6 +212,12 @@ def test_legacy_reduction_args():
                   x, y)
             check(lambda t, a, b, sa=sa, r=red: t.nn.SmoothL1Loss(size_average=sa, reduce=r)(a, b),
                   x, y)
+            check(lambda t, a, b, sa=sa, r=red: _F(t).mse_loss(a, b, size_average=sa, reduce=r),
+                  x, y)
+            check(lambda t, a, sa=sa, r=red: _F(t).cross_entropy(
+                a, t.tensor([0, 3, 1]), size_average=sa, reduce=r), x)
+            check(lambda t, a, sa=sa, r=red: _F(t).nll_loss(
+                a, t.tensor([0, 3, 1]), size_average=sa, reduce=r), x)
     with pytest.warns(UserWarning, match="reduction='sum'"):
         ember.nn.functional.l1_loss(ember.tensor(x), ember.tensor(y), size_average=False)
 

@@ -113,7 +113,7 @@ class NllWeighted(Op):
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets, given log-probabilities."""
-    _check_reduction(reduction)
+    reduction = _setup(size_average, reduce, reduction)
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"expected scalar type Long but found {target.dtype.name.capitalize()}"
