@@ -65,6 +65,7 @@ from ember.ops.linear import bilinear, linear
 from ember.ops.loss import (
     MseLoss,
     _check_reduction,
+    _legacy_reduction,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
@@ -125,6 +126,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross entropy of logits against class indices or class probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -169,6 +171,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error (inputs broadcast, with PyTorch's warning when shapes differ)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.shape != input.shape:
         warnings.warn(
