@@ -374,3 +374,14 @@ def test_empty_batch_and_no_grad():
         m = ember.nn.BatchNorm1d(3)
         y = m(ember.from_numpy(rand(4, 3, dtype=F32)))
     assert y.grad_fn is None and int(m.num_batches_tracked) == 1
+
+
+def test_load_state_dict_without_num_batches_tracked():
+    """A checkpoint without num_batches_tracked loads (strict) and keeps the count, as torch."""
+    for mod in (ember, torch):
+        m = mod.nn.BatchNorm1d(3)
+        m.num_batches_tracked.fill_(5)
+        sd = {k: v for k, v in m.state_dict().items() if k != "num_batches_tracked"}
+        result = m.load_state_dict(sd)
+        assert not result.missing_keys and not result.unexpected_keys
+        assert int(m.num_batches_tracked) == 5
