@@ -1,4 +1,5 @@
 """``ember.optim``: optimizers that update parameters in place from their ``.grad``."""
+from ember.optim import lr_scheduler
 from ember.optim.adadelta import Adadelta
 from ember.optim.adagrad import Adagrad
 from ember.optim.adam import Adam, AdamW
