@@ -107,6 +107,25 @@ def test_sdpa_gqa():
     check(_sdpa(enable_gqa=True), q, k, v)
 
 
+def test_sdpa_double_backward():
+    def fn(t, q, k, v):
+        out = t.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        (g,) = t.autograd.grad((out * out).sum(), q, create_graph=True)
+        return g
+    check(fn, rand(2, 3, 4), rand(2, 5, 4, seed=1), rand(2, 5, 4, seed=2))
+
+
+def test_mha_functional_static_kv():
+    w, b = rand(18, 6, seed=3), rand(18, seed=4)
+    ow, ob = rand(6, 6, seed=5), rand(6, seed=6)
+
+    def fn(t, q, sk, sv, w, b, ow, ob):
+        return t.nn.functional.multi_head_attention_forward(
+            q, q, q, 6, 2, w, b, None, None, False, 0.0, ow, ob, training=False,
+            static_k=sk, static_v=sv)
+    check(fn, rand(4, 3, 6), rand(6, 5, 3, seed=1), rand(6, 5, 3, seed=2), w, b, ow, ob)
+
+
 def test_sdpa_dropout_train():
     q, k, v = (ember.from_numpy(rand(2, 8, 16, seed=s)) for s in range(3))
     F = ember.nn.functional
@@ -403,6 +422,8 @@ def test_transformer_mask_repr_and_errors():
         assert_close(e, t)
     tm, em = _pair("Transformer", 8, 2, 1, 1, 16)
     assert repr(em) == repr(tm)
+    assert repr(_pair("Transformer", 8, 2, 2, 3, 16)[1]) == repr(_pair("Transformer", 8, 2, 2, 3,
+                                                                       16)[0])
     assert list(em.state_dict()) == list(tm.state_dict())
     w = em.encoder.layers[0].linear1.weight.detach().numpy()
     assert np.abs(w).max() <= np.sqrt(6 / 24)  # xavier over every matrix

@@ -1,6 +1,7 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 from __future__ import annotations
 
+import itertools
 import operator
 from collections import OrderedDict
 
@@ -147,9 +148,17 @@ class ModuleList(Module):
         return m
 
     def __repr__(self) -> str:
+        """Runs of identically printed modules fold into one entry, ``(0-5): 6 x Layer(...)``."""
         if not self._modules:
             return "ModuleList()"
-        lines = [f"({k}): " + _addindent(repr(m), 2) for k, m in self._modules.items()]
+        lines = []
+        start = 0
+        for text, run in itertools.groupby(repr(m) for m in self):
+            n = len(list(run))
+            label, body = (f"{start}", text) if n == 1 else (f"{start}-{start + n - 1}",
+                                                              f"{n} x {text}")
+            lines.append(_addindent(f"({label}): {body}", 2))
+            start += n
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
