@@ -64,7 +64,7 @@ def clip_grads_with_norm_(parameters: _TensorOrTensors, max_norm: float, total_n
     if not grads:
         return
     coef = min(float(max_norm) / (float(total_norm._data) + 1e-6), 1.0)  # NaN stays NaN
-    with grad_mode.no_grad():
+    with grad_mode.no_grad(), np.errstate(invalid="ignore"):  # inf * 0 -> NaN, as in torch
         for g in grads:
             g._data *= g._data.dtype.type(coef)
             g._vc[0] += 1
