@@ -385,3 +385,15 @@ def test_load_state_dict_without_num_batches_tracked():
         result = m.load_state_dict(sd)
         assert not result.missing_keys and not result.unexpected_keys
         assert int(m.num_batches_tracked) == 5
+
+
+def test_half_input_with_float_parameters():
+    """Half inputs are normalized in float32 and keep their dtype; float parameters are allowed."""
+    tol = {"rtol": 1e-2, "atol": 1e-2}
+    x, w, b = rand(4, 8, dtype=np.float16), rand(8, dtype=F32, seed=1), rand(8, dtype=F32, seed=2)
+    check(lambda t, x, w, b: t.nn.functional.layer_norm(x, (8,), w, b), x, w, b, **tol)
+    check(lambda t, x, w, b: t.nn.functional.batch_norm(x, None, None, w, b, training=True),
+          x, w, b, **tol)
+    check(lambda t, x, w, b: t.nn.functional.batch_norm(x, w.detach() * 0, w.detach().abs(), w,
+                                                        b), x, w, b, **tol)
+    check(lambda t, x: t.nn.functional.group_norm(x, 2), rand(3, 4, 2, dtype=np.float16), **tol)

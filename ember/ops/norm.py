@@ -128,7 +128,13 @@ class _Affine(Op):
 
 
 def _affine(x: Tensor, w: Tensor | None, b: Tensor | None) -> Tensor:
-    return x if w is None and b is None else _Affine.apply(x, w, b)
+    """Scale and shift; parameters of another dtype (float ones with a half input) are cast to
+    the input's, so the output keeps the input's dtype as in PyTorch."""
+    if w is None and b is None:
+        return x
+    w = w if w is None or w.dtype == x.dtype else w.to(x.dtype)
+    b = b if b is None or b.dtype == x.dtype else b.to(x.dtype)
+    return _Affine.apply(x, w, b)
 
 
 class _ChannelWindowSum(Op):
@@ -190,7 +196,7 @@ def _eval_norm(input: Tensor, running_mean: Tensor, running_var: Tensor, weight,
     if bias is not None:
         shift = shift + bias
     shape = _channel_shape(input)
-    return _Affine.apply(input, scale.reshape(shape), shift.reshape(shape))
+    return _affine(input, scale.reshape(shape), shift.reshape(shape))
 
 
 def _per_channel(input: Tensor, weight, bias) -> tuple:
