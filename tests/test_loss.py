@@ -354,3 +354,19 @@ def test_ctc_loss_errors():
         g.sum().backward()
 
     check_raises(lambda t, x, a, b, c: double(t, x.requires_grad_(), a, b, c), lp, tg, il, tl)
+
+
+def test_margin_ties_at_the_hinge():
+    """At z == 0 exactly the native multi(label) margin losses pass no gradient; clamps do."""
+    x = np.array([0.0, 1.0, -1.0, 0.5, 2.0, -0.5])
+    w = np.array([0.5, 2.0, 1.0, 1.0, 1.0, 1.0])
+    for p in (1, 2):
+        check(lambda t, a, b, p=p: _F(t).multi_margin_loss(
+            t.stack([a, b]), t.tensor([1, 0]), p=p, weight=t.from_numpy(w)), x, np.zeros(6))
+    check(lambda t, a: _F(t).multilabel_margin_loss(a, t.tensor([[1, 3, -1, 0]])),
+          np.array([[0.0, 1.0, 0.0, 2.0]]))
+    for fn in (lambda t, a, b: _F(t).smooth_l1_loss(a, b, reduction="sum"),
+               lambda t, a, b: _F(t).huber_loss(a, b, reduction="sum", delta=0.5),
+               lambda t, a, b: _F(t).margin_ranking_loss(a, b, -t.ones(6), reduction="sum"),
+               lambda t, a, b: _F(t).hinge_embedding_loss(a, -t.ones(6), reduction="sum")):
+        check(fn, x, np.zeros(6))

@@ -526,7 +526,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError("weight must be one-dimensional")
     x, t = _class_targets("multi_margin_loss", input, target)
     xy = x.gather(1, t.unsqueeze(1))
-    z = (x - xy + margin).clamp_min(0)
+    z = x - xy + margin
+    z = where(z > 0, z, z.new_zeros(()))  # only positive margins contribute, ties included
     if p == 2:
         z = z * z
     if weight is not None:
@@ -562,7 +563,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
         )
     counts = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(1)
     pairs = counts[:, :, None] * (counts == 0)[:, None, :]
-    hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
+    hinge = 1 - x.unsqueeze(2) + x.unsqueeze(1)
+    hinge = where(hinge > 0, hinge, hinge.new_zeros(()))
     loss = (hinge * Tensor._make(pairs.astype(x._data.dtype))).sum((1, 2)) / c
     if input.dim() == 1:
         loss = loss.reshape(())
