@@ -1,11 +1,13 @@
 """Normalization functions: batch, instance, layer, group, RMS and local response norm, normalize.
 
 All the mean/variance normalizations share one op, ``_Standardize``: it computes the statistics
-in one fused NumPy pass (``einsum`` for the sum of squares, no squared temporary) and returns the
+with NumPy reductions (``einsum`` for the sum of squares, so no squared temporary) and returns the
 normalized input together with the reciprocal standard deviation.  Returning ``rstd`` as an
 output lets the closed-form backward, written with ember ops on the saved outputs, be
 differentiated again (double backward).  The per-channel/per-feature scale and shift is a second
-fused op, ``_Affine``.
+fused op, ``_Affine``.  When no graph is being built (the usual ``backward()``), both backwards
+take a plain NumPy path with the same formulas and fewer temporaries.  Half inputs are
+normalized in float32.
 """
 from __future__ import annotations
 
