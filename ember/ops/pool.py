@@ -63,26 +63,21 @@ def _flat_index(positions, spatial):
     return flat
 
 
-def _unravel(a, shape):
-    """Per-dim offsets of flat indices ``a`` into ``shape`` (C order)."""
-    out = []
-    for n in reversed(shape):
-        out.append(a % n)
-        a = a // n
-    return out[::-1]
-
-
-def _argmax_windows(xp, w, nd):
-    """(values, first-argmax) of windows ``w`` of shape (N, C, *out, *k)."""
-    w = w.reshape(w.shape[:2 + nd] + (math.prod(w.shape[2 + nd:]),))
-    a = xp.argmax(w, axis=-1)
-    y = xp.take_along_axis(w, a[..., None], axis=-1)[..., 0]
-    if w.dtype.kind == "f":
-        nan = xp.isnan(y)
-        if nan.any():  # PyTorch keeps the last NaN of a window, argmax finds the first
-            last = w.shape[-1] - 1 - xp.argmax(xp.isnan(w[..., ::-1]), axis=-1)
-            a = xp.where(nan, last, a)
-    return y, a
+def _running_max(xp, x, out_shape, first, candidates):
+    """Max over window positions with PyTorch's rule: a later element replaces the running max
+    only if it is greater or NaN (so the first max wins and a NaN, once met, stays unless a
+    later NaN comes).  ``first`` is each window's first in-input position (the index kept when
+    nothing beats the lowest value); ``candidates`` yields (values, flat positions)."""
+    m = xp.full(out_shape, _lowest(x.dtype), x.dtype)
+    idx = xp.empty(out_shape, np.int64)
+    idx[...] = first
+    for v, pos in candidates:
+        upd = v > m
+        if x.dtype.kind == "f":
+            upd |= xp.isnan(v)
+        xp.copyto(m, v, where=upd)
+        xp.copyto(idx, xp.broadcast_to(pos, out_shape), where=upd)
+    return m, idx
 
 
 def _max_pool_array(xp, x, cfg):
@@ -90,21 +85,19 @@ def _max_pool_array(xp, x, cfg):
     nd = len(k)
     spatial = x.shape[2:]
     xpad = _padded(xp, x, _pad_hi(spatial, k, stride, pad, dil, out), _lowest(x.dtype))
-    win = tuple((kk - 1) * d + 1 for kk, d in zip(k, dil))
-    v = xp.lib.stride_tricks.sliding_window_view(xpad, win, axis=tuple(range(2, 2 + nd)))
-    v = v[(slice(None), slice(None))
-          + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
-          + tuple(slice(None, None, d) for d in dil)]
-    y, a = _argmax_windows(xp, v, nd)
-    offsets = _unravel(a, k)
-    positions = []
-    for j, (o, s, p, d) in enumerate(zip(out, stride, pad, dil)):
-        base = (xp.arange(o) * s - p).reshape((o,) + (1,) * (nd - 1 - j))
-        pos = base + offsets[j] * d
-        # a window whose max is the padding value itself (-inf): PyTorch reports its first
-        # element inside the input
-        positions.append(xp.where(pos < 0, pos + (-pos + d - 1) // d * d, pos))
-    return y, _flat_index(positions, spatial).astype(np.int64)
+    starts = [(xp.arange(o) * s - p).reshape((o,) + (1,) * (nd - 1 - j))
+              for j, (o, s, p) in enumerate(zip(out, stride, pad))]
+    first = _flat_index([xp.where(b < 0, b + (-b + d - 1) // d * d, b)
+                         for b, d in zip(starts, dil)], spatial)
+
+    def candidates():
+        for pos in product(*(range(kk) for kk in k)):
+            sl = (Ellipsis,) + tuple(slice(i * d, i * d + (o - 1) * s + 1, s)
+                                     for i, d, o, s in zip(pos, dil, out, stride))
+            yield xpad[sl], _flat_index([b + i * d for b, i, d in zip(starts, pos, dil)],
+                                        spatial)
+
+    return _running_max(xp, x, x.shape[:2] + tuple(out), first, candidates())
 
 
 def _adaptive_index(n: int, o: int):
@@ -124,25 +117,19 @@ def _adaptive_max_array(xp, x, out):
     nd = len(out)
     spatial = x.shape[2:]
     tables = []
-    idxs = []
     for j, (n, o) in enumerate(zip(spatial, out)):
         idx, _ = _adaptive_index(n, o)
-        # a short window repeats its last element: the first argmax is unchanged
-        idx = xp.asarray(np.maximum.accumulate(idx, axis=1) if idx.size else idx)
-        tables.append(idx)
-        shape = [1] * (2 * nd)
-        shape[2 * j:2 * j + 2] = idx.shape
-        idxs.append(idx.reshape(shape))
-    w = x[(slice(None), slice(None)) + tuple(idxs)]  # (N, C, o1, L1, o2, L2, ...)
-    w = w.transpose((0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2)))
-    w = w.reshape(w.shape[:2 + nd] + (math.prod(t.shape[1] for t in tables),))
-    y, a = _argmax_windows(xp, w, nd)
-    offsets = _unravel(a, tuple(t.shape[1] for t in tables))
-    positions = []
-    for j, (table, off) in enumerate(zip(tables, offsets)):
-        rows = xp.arange(table.shape[0]).reshape((-1,) + (1,) * (nd - 1 - j))
-        positions.append(table[rows, off])
-    return y, _flat_index(positions, spatial).astype(np.int64)
+        # a short window repeats its last element, which never replaces the running max
+        idx = np.maximum.accumulate(idx, axis=1) if idx.size else idx
+        tables.append(xp.asarray(idx.reshape(idx.shape[:1] + (1,) * (nd - 1 - j) + idx.shape[1:])))
+    first = _flat_index([t[..., 0] for t in tables], spatial)
+
+    def candidates():
+        for pos in product(*(range(t.shape[-1]) for t in tables)):
+            sel = [t[..., i] for t, i in zip(tables, pos)]
+            yield x[(Ellipsis,) + tuple(sel)], _flat_index(sel, spatial)
+
+    return _running_max(xp, x, x.shape[:2] + tuple(out), first, candidates())
 
 
 def _scatter_planes(xp, g, idx, spatial):
