@@ -2,7 +2,9 @@
 
 The two-loop recursion, the step-length rules and the cubic-interpolation line search follow
 Nocedal & Wright, Numerical Optimization, algorithms 7.4, 3.5 and 3.6 with PyTorch's constants,
-so trajectories match PyTorch's LBFGS.
+so trajectories match PyTorch's LBFGS. Dot products stay NumPy scalars of the parameters'
+dtype, so float32 problems round their step lengths and stopping tests in float32 as PyTorch's
+0-d tensors do.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def _cubic_min(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
     disc = d1 * d1 - g1 * g2
     if disc < 0:
         return (lo + hi) / 2.0
-    d2 = float(np.sqrt(disc))
+    d2 = np.sqrt(disc)
     if x1 <= x2:
         t = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
     else:
@@ -33,10 +35,10 @@ def _strong_wolfe(evaluate, t: float, d: np.ndarray, f: float, g: np.ndarray, gt
                   c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9,
                   max_ls: int = 25) -> tuple:
     """Step ``t`` along ``d`` meeting the strong Wolfe conditions: (loss, grad, t, evaluations)."""
-    d_norm = float(np.abs(d).max())
+    d_norm = np.abs(d).max()
     f_new, g_new = evaluate(t)
     evals = 1
-    gtd_new = float(g_new @ d)
+    gtd_new = g_new @ d
     t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
     done = False
     it = 0
@@ -56,7 +58,7 @@ def _strong_wolfe(evaluate, t: float, d: np.ndarray, f: float, g: np.ndarray, gt
         t = t_next
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         it += 1
     if it == max_ls:
         bracket = [[0.0, f, g, None], [t, f_new, g_new, None]]
@@ -80,7 +82,7 @@ def _strong_wolfe(evaluate, t: float, d: np.ndarray, f: float, g: np.ndarray, gt
             insufficient = False
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         it += 1
         if f_new > f + c1 * t * gtd or f_new >= bracket[low][1]:
             bracket[high] = [t, f_new, g_new, gtd_new]
@@ -144,11 +146,20 @@ class LBFGS(Optimizer):
             raise RuntimeError("LBFGS requires a closure: step(closure) re-evaluates the model "
                                "and returns the loss")
         group = self.param_groups[0]
+        line_search = group["line_search_fn"]
+        if line_search is not None and line_search != "strong_wolfe":
+            raise RuntimeError("only 'strong_wolfe' is supported")
+        for hook in list(self._step_hooks.values()):
+            hook(self, (closure,), {})
+        loss = self._minimize(closure, group)
+        for hook in list(self._step_post_hooks.values()):
+            hook(self, (closure,), {})
+        return loss
+
+    def _minimize(self, closure, group: dict):
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         history_size, line_search = group["history_size"], group["line_search_fn"]
-        if line_search is not None and line_search != "strong_wolfe":
-            raise RuntimeError("only 'strong_wolfe' is supported")
 
         def evaluate() -> float:
             with grad_mode.enable_grad():
@@ -183,7 +194,7 @@ class LBFGS(Optimizer):
                 else:
                     y = flat_grad - prev_grad
                     s = d * t
-                    ys = float(y @ s)
+                    ys = y @ s
                     if ys > 1e-10:
                         if len(old_dirs) == history_size:
                             old_dirs.pop(0)
@@ -192,24 +203,24 @@ class LBFGS(Optimizer):
                         old_dirs.append(y)
                         old_stps.append(s)
                         ro.append(1.0 / ys)
-                        h_diag = ys / float(y @ y)
+                        h_diag = ys / (y @ y)
                     # Two-loop recursion: d = -H g with the implicit limited-memory inverse Hessian.
                     al = state.setdefault("al", [None] * history_size)
                     q = -flat_grad
                     for i in range(len(old_dirs) - 1, -1, -1):
-                        al[i] = float(old_stps[i] @ q) * ro[i]
+                        al[i] = (old_stps[i] @ q) * ro[i]
                         q = q - al[i] * old_dirs[i]
                     d = q * h_diag
                     for i in range(len(old_dirs)):
-                        be_i = float(old_dirs[i] @ d) * ro[i]
+                        be_i = (old_dirs[i] @ d) * ro[i]
                         d = d + (al[i] - be_i) * old_stps[i]
                 prev_grad = flat_grad.copy()
                 prev_loss = loss
                 if state["n_iter"] == 1:
-                    t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr
+                    t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
                 else:
                     t = lr
-                gtd = float(flat_grad @ d)
+                gtd = flat_grad @ d
                 if gtd > -tol_change:
                     break
                 ls_evals = 0
