@@ -115,7 +115,8 @@ def test_state_dict_round_trip(case):
 
 
 @pytest.mark.parametrize("case", ["StepLR", "MultiStepLR", "CyclicLR", "OneCycleLR", "CAWR",
-                                  "SequentialLR", "LambdaLR"])
+                                  "SequentialLR", "LambdaLR", "ChainedScheduler",
+                                  "CosineAnnealingLR", "LinearLR"])
 def test_state_dict_keys_match_torch(case):
     _, es, _ = run(ember, case, steps=3)
     _, ts, _ = run(torch, case, steps=3)
@@ -307,5 +308,28 @@ def test_resume_with_last_epoch_matches_torch(name, k):
             s.step()
             out.append(s.get_last_lr() + [g["momentum"] for g in opt.param_groups])
         return out
+
+    assert seq(ember) == seq(torch)
+
+
+def test_user_subclass_of_legacy_base():
+    def seq(mod):
+        class Warmup(mod.optim.lr_scheduler._LRScheduler):
+            def __init__(self, optimizer, warm, last_epoch=-1):
+                self.warm = warm
+                super().__init__(optimizer, last_epoch)
+
+            def get_lr(self):
+                scale = min(1.0, (self.last_epoch + 1) / self.warm)
+                return [base * scale for base in self.base_lrs]
+
+        opt = make_opt(mod)
+        s = Warmup(opt, 4)
+        out = [s.get_last_lr()]
+        for _ in range(6):
+            opt.step()
+            s.step()
+            out.append(s.get_last_lr())
+        return out, list(s.state_dict())
 
     assert seq(ember) == seq(torch)

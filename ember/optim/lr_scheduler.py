@@ -167,6 +167,10 @@ class LRScheduler:
         return [group["lr"] for group in self.optimizer.param_groups]
 
 
+class _LRScheduler(LRScheduler):
+    """The pre-2.0 name, still subclassed by user code."""
+
+
 class _LambdaStateMixin:
     """State dicts that keep callable objects' ``__dict__`` but drop plain functions and lambdas."""
 
