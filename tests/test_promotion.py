@@ -139,10 +139,6 @@ def _is_float(kind):
 
 def _known_bug(op, ka, kb):
     """Cases where ember's pointwise ops (not its promotion) still differ from PyTorch."""
-    kinds = (ka, kb)
-    if ("py", -3) in kinds and any(k[1] == "uint8" for k in kinds) and op in (
-            "add", "sub", "mul", "floordiv", "mod", "lt", "where") + ("pow",) * (ka == ("py", -3)):
-        return "uint8 with a negative Python int: PyTorch wraps it to uint8, NumPy 2 raises"
     if op == "pow" and ka[0] != "py" and ka[1] == "bool" and kb == ("py", True):
         return "bool tensor ** True: PyTorch gives a bool tensor, ember raises"
     if op == "pow" and ka[0] != "py" and _is_float(ka) and kb[0] != "py" and _is_bool(kb):

@@ -87,7 +87,13 @@ def _cast(x, dtype: DT.dtype):
         return bool(x)
     if dtype.is_floating_point:
         return float(x)
-    return int(x) if not isinstance(x, bool) else x
+    if isinstance(x, bool):
+        return x
+    x = int(x)
+    info = np.iinfo(dtype.np)
+    if not info.min <= x <= info.max:  # wraps into the dtype, as PyTorch does
+        x = int(np.array(x, dtype=np.int64).astype(dtype.np))
+    return x
 
 
 def _to_float(x, op: str = "input") -> Tensor:
@@ -438,7 +444,7 @@ def pow(input, exponent, *, out=None) -> Tensor:
     a, b, dtype = _promote("pow", input, exponent)
     if dtype is DT.bool_:
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-    if not dtype.is_floating_point and not isinstance(b, Tensor) and b < 0:
+    if not dtype.is_floating_point and not isinstance(exponent, Tensor) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _out(Pow.apply(a, b), out, "pow")
 
