@@ -19,7 +19,7 @@ from ember._tensor import Tensor
 from ember.ops.activation import softmax
 from ember.ops.base import Op
 from ember.ops.conv import pad
-from ember.ops.creation import ones, zeros
+from ember.ops.creation import zeros
 from ember.ops.dropout import dropout
 from ember.ops.pointwise import _need_tensor
 from ember.ops.shape import cat
@@ -52,7 +52,7 @@ def _dtype_name(dtype) -> str:
 
 
 def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None) -> None:
-    for name, t in (("query", query), ("key", key), ("value", value)):
+    for t in (query, key, value):
         _need_tensor("scaled_dot_product_attention", t)
     if not query.dtype == key.dtype == value.dtype:
         raise RuntimeError(
@@ -94,6 +94,13 @@ def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
             ) from None
 
 
+def _bias(keep, like: Tensor) -> Tensor:
+    """An additive mask: 0 where ``keep``, -inf elsewhere (a constant; no grad flows to it)."""
+    xp = get_xp(keep)
+    return Tensor._make(xp.where(keep, xp.zeros((), like._data.dtype),
+                                 xp.asarray(-xp.inf, like._data.dtype)))
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
@@ -123,13 +130,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     L, S = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = 1 / math.sqrt(query.shape[-1])
-    scores = query.matmul(key.transpose(-2, -1)) * scale
+    scores = (query * scale).matmul(key.transpose(-2, -1))
     if is_causal:
-        keep = ones((L, S), dtype=DT.bool_).tril()
-        scores = scores.masked_fill(keep.logical_not(), float("-inf"))
+        xp = get_xp(query._data)
+        keep = xp.tril(xp.ones((L, S), dtype=bool))
+        scores = scores + _bias(keep, query)
     elif attn_mask is not None:
         if attn_mask.dtype == DT.bool_:
-            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+            scores = scores + _bias(attn_mask._data, query)
         else:
             scores = scores + attn_mask
     weights = SafeSoftmax.apply(scores)
@@ -164,7 +172,8 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name:
             stacklevel=3,
         )
     if not is_float:
-        mask = zeros(mask.shape, dtype=target_type).masked_fill(mask, float("-inf"))
+        mask = zeros(mask.shape, dtype=target_type, device=mask.device).masked_fill(
+            mask, float("-inf"))
     return mask
 
 
@@ -338,7 +347,7 @@ def multi_head_attention_forward(
     v = _heads(v, static_v, "static_v", bsz, num_heads, head_dim)
 
     if add_zero_attn:
-        z = zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)
+        z = zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
         k = cat([k, z], 1)
         v = cat([v, z], 1)
         if attn_mask is not None:
