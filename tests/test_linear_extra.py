@@ -86,7 +86,11 @@ def test_linear_module_uses_fused_path():
     tm = torch.nn.Linear(5, 3, dtype=torch.float64)
     em = ember.nn.Linear(5, 3, dtype=ember.float64)
     _compare(em, tm, rand(2, 4, 5))
-    assert type(em(ember.ones(2, 5, dtype=ember.float64)).grad_fn).__name__ == "_Linear"
+    for shape in [(5,), (2, 5), (2, 3, 5)]:
+        assert em(ember.ones(shape, dtype=ember.float64)).grad_fn.name() == \
+            tm(torch.ones(shape, dtype=torch.float64)).grad_fn.name()
+    assert ember.nn.functional.linear(ember.ones(2, 5), ember.ones(3, 5, requires_grad=True)) \
+        .grad_fn.name() == "MmBackward0"
 
 
 # ---- bilinear -----------------------------------------------------------------------------
@@ -184,6 +188,16 @@ def test_embedding_functional(dtype):
     check(lambda t, i, w: t.nn.functional.embedding(i, w, padding_idx=1,
                                                    scale_grad_by_freq=True),
           np.array([[1, 1, 3], [1, 4, 3]]), rand(7, 3, dtype=dtype))
+
+
+def test_grad_fn_names():
+    w = rand(6, 2)
+    for fn in [lambda t, w: t.nn.functional.embedding(t.tensor([1, 2]), w),
+               lambda t, w: t.nn.functional.embedding_bag(t.tensor([[1, 2]]), w),
+               lambda t, w: t.nn.functional.embedding_bag(t.tensor([[1, 2]]), w, mode="sum"),
+               lambda t, w: t.nn.functional.embedding_bag(t.tensor([[1, 2]]), w, mode="max")]:
+        assert fn(ember, ember.tensor(w, requires_grad=True)).grad_fn.name() == \
+            fn(torch, torch.tensor(w, requires_grad=True)).grad_fn.name()
 
 
 def test_embedding_double_backward():

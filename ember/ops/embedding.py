@@ -42,17 +42,30 @@ class _Take(Op):
     def backward(ctx, g):
         return _SegmentSum.apply(g, ctx.idx, ctx.n, ctx.padding_idx, ctx.scale), None
 
+    def name(self) -> str:
+        return "EmbeddingBackward0"
+
 
 class _SegmentSum(Op):
-    """(n, *row) zeros with row i of ``g`` (times its factor) added at ``idx[i]``."""
+    """(n, *row) zeros with row i of ``g`` (times its factor) added at ``idx[i]``.
+
+    The factor is 0 at ``padding_idx``, 1/count of the index with ``scale``, times the
+    constant per-row ``weights`` if given (a bag mean's 1/bag size).
+    """
+
+    def name(self) -> str:
+        return "EmbeddingBagBackward0" if self.bag else "EmbeddingDenseBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, idx, n, padding_idx=None, scale=False):
-        ctx.idx, ctx.padding_idx, ctx.scale = idx, padding_idx, scale
+    def forward(ctx, g, idx, n, padding_idx=None, scale=False, weights=None, bag=False):
+        ctx.idx, ctx.padding_idx, ctx.scale, ctx.weights, ctx.bag = (
+            idx, padding_idx, scale, weights, bag)
         xp = get_xp(g)
         flat = idx.reshape(-1)
         rows = g.reshape((flat.size,) + g.shape[idx.ndim:])
         w = _row_weights(xp, flat, n, padding_idx, scale, g.dtype)
+        if weights is not None:
+            w = weights if w is None else w * weights
         if w is not None:
             rows = rows * w.reshape((-1,) + (1,) * (rows.ndim - 1))
         out = xp.zeros((n,) + rows.shape[1:], dtype=g.dtype)
@@ -66,6 +79,8 @@ class _SegmentSum(Op):
         out = _Take.apply(g, ctx.idx)
         xp = get_xp(g._data)
         w = _row_weights(xp, ctx.idx.reshape(-1), 0, ctx.padding_idx, False, g._data.dtype)
+        if ctx.weights is not None:
+            w = ctx.weights if w is None else w * ctx.weights
         if w is not None:
             out = out * Tensor._make(w.reshape(ctx.idx.shape + (1,) * (g.dim() - 1)))
         return out, None
@@ -73,6 +88,9 @@ class _SegmentSum(Op):
 
 class _BagMax(Op):
     """Per bag and column, the largest of its rows (0 for an empty bag)."""
+
+    def name(self) -> str:
+        return "EmbeddingBagBackward0"
 
     @staticmethod
     def forward(ctx, rows, bag, n):
@@ -303,11 +321,11 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         return _BagMax.apply(rows, bag, n)
     if psw is not None:
         rows = rows * psw.to(rows.dtype).unsqueeze(1)
-    out = _SegmentSum.apply(rows, bag, n)
+    weights = None
     if mode == "mean":
         counts = xp.maximum(xp.bincount(bag, minlength=n), 1).astype(weight._data.dtype)
-        out = out / Tensor._make(counts[:, None])
-    return out
+        weights = 1 / counts[bag]
+    return _SegmentSum.apply(rows, bag, n, None, False, weights, True)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

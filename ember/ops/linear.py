@@ -10,8 +10,14 @@ from ember.ops.pointwise import _need_tensor
 class _Linear(Op):
     """y = x W^T + b over any leading dims of x: one matmul forward, one per grad backward."""
 
+    def name(self) -> str:
+        if self.ndim != 2:
+            return "ViewBackward0"
+        return "AddmmBackward0" if self.bias else "MmBackward0"
+
     @staticmethod
     def forward(ctx, x, w, b=None):
+        ctx.ndim, ctx.bias = x.ndim, b is not None
         k, o = w.shape[1], w.shape[0]
         if x.ndim == 2:
             y = x @ w.T
