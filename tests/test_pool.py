@@ -367,3 +367,23 @@ def test_max_pool_nan_and_padding_valued_windows():
           grad=False)
     check(lambda t, x: t.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True),
           np.full((1, 1, 5, 5), -np.inf))
+
+
+def test_adaptive_avg_pool_inf_in_short_window():
+    x = rand(1, 2, 7, 5)
+    x[0, 0, 2, 1] = np.inf
+    x[0, 1, 4, 4] = -np.inf
+    check(lambda t, x: t.nn.functional.adaptive_avg_pool2d(x, (4, 3)), x, grad=False)
+
+
+def test_interpolate_double_backward():
+    x = rand(1, 2, 4, 5)
+    res = []
+    for mod in (ember, torch):
+        t = mod.from_numpy(x.copy()).requires_grad_()
+        y = mod.nn.functional.interpolate(t, scale_factor=(1.7, 0.6), mode="bicubic")
+        (g,) = mod.autograd.grad((y ** 2).sum(), t, create_graph=True)
+        (gg,) = mod.autograd.grad((g ** 3).sum(), t)
+        res.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-10)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)

@@ -25,7 +25,6 @@ import numpy as np
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.ops.base import Op
-from ember.ops.conv import pad as _pad
 from ember.ops.pointwise import _need_tensor
 
 # ---- array kernels ------------------------------------------------------------------------
@@ -278,6 +277,74 @@ class MaxUnpool(Op):
         return picked.reshape(idx.shape), None, None
 
 
+def _resample_array(xp, x, axis, idxs, weights):
+    out = None
+    lead = (slice(None),) * axis
+    for t, idx in enumerate(idxs):
+        term = xp.take(x, xp.asarray(np.maximum(idx, 0)), axis=axis)
+        if weights is not None:
+            term *= xp.asarray(weights[t].astype(x.dtype))
+        skip = np.flatnonzero(idx < 0)
+        if skip.size:
+            term[lead + (xp.asarray(skip),)] = 0
+        if out is None:
+            out = term
+        else:
+            out += term
+    return out
+
+
+def _resample_adjoint(xp, g, axis, idxs, weights, n):
+    shape = list(g.shape)
+    shape[axis] = n
+    out = xp.zeros(shape, g.dtype)
+    lead = (slice(None),) * axis
+    for t, idx in enumerate(idxs):
+        gw = g * xp.asarray(weights[t].astype(g.dtype)) if weights is not None else g
+        dst = np.flatnonzero(idx >= 0)
+        dst = dst[np.argsort(idx[dst], kind="stable")]
+        src = idx[dst]
+        if src.size == 0:
+            continue
+        # rank of each destination among those reading the same source: within one rank the
+        # sources are distinct, so each rank is one gather and one collision-free add
+        first = np.r_[True, src[1:] != src[:-1]]
+        seg_start = np.maximum.accumulate(np.where(first, np.arange(src.size), 0))
+        rank = np.arange(src.size) - seg_start
+        for r in range(int(rank.max()) + 1):
+            sel = rank == r
+            out[lead + (xp.asarray(src[sel]),)] += xp.take(gw, xp.asarray(dst[sel]), axis=axis)
+    return out
+
+
+class Resample(Op):
+    """Along ``axis``: out[i] = sum_t x[idxs[t][i]] * weights[t][i] (weights broadcast over the
+    trailing dims; None means all ones; an index of -1 adds nothing).  Nearest, linear, cubic and adaptive-average
+    resampling are all of this form."""
+
+    @staticmethod
+    def forward(ctx, x, axis, idxs, weights):
+        ctx.args = axis, idxs, weights, x.shape[axis]
+        return _resample_array(get_xp(x), x, axis, idxs, weights)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ResampleAdjoint.apply(g, *ctx.args), None, None, None
+
+
+class ResampleAdjoint(Op):
+    """The adjoint of ``Resample`` (its input gradient): a segmented scatter-add per tap."""
+
+    @staticmethod
+    def forward(ctx, g, axis, idxs, weights, n):
+        ctx.args = axis, idxs, weights
+        return _resample_adjoint(get_xp(g), g, axis, idxs, weights, n)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Resample.apply(gg, *ctx.args), None, None, None, None
+
+
 # ---- argument checking --------------------------------------------------------------------
 
 _WORDS = {1: "one int", 2: "two ints", 3: "three ints"}
@@ -488,31 +555,19 @@ def _adaptive_avg_poolnd(nd, input, output_size):
 
 
 def _adaptive_mean_dim(x: Tensor, dim: int, o: int) -> Tensor:
-    """Adaptive average along one dim: sum the selected slices, divide by window lengths."""
+    """Adaptive average along one dim: sum each window's slices, divide by its length."""
     n = x.shape[dim]
     if o == n:
         return x
     shape = list(x.shape)
-    if o == 0:
-        return x.index_select(dim, _long(x, []))
-    if n % o == 0:
+    after = x.dim() - 1 - dim
+    if o and n % o == 0:
         shape[dim:dim + 1] = [o, n // o]
         return x.reshape(shape).mean(dim + 1)
     idx, length = _adaptive_index(n, o)
-    # short windows point at an appended zero slice
-    after = x.dim() - 1 - dim
-    xz = _pad(x, [0, 0] * after + [0, 1])
-    idx = np.where(idx < 0, n, idx)
-    sel = xz.index_select(dim, _long(x, idx.ravel()))
-    shape[dim:dim + 1] = list(idx.shape)
-    summed = sel.reshape(shape).sum(dim + 1)
-    div = Tensor._make(get_xp(x._data).asarray(
-        length.reshape((o,) + (1,) * after).astype(x._data.dtype)))
-    return summed / div
-
-
-def _long(like: Tensor, a) -> Tensor:
-    return Tensor._make(get_xp(like._data).asarray(np.asarray(a, np.int64)))
+    summed = Resample.apply(x, dim, tuple(idx.T), None)
+    div = length.reshape((o,) + (1,) * after).astype(x._data.dtype)
+    return summed / Tensor._make(get_xp(x._data).asarray(div))
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
@@ -722,16 +777,10 @@ def _taps(mode, n, o, align_corners, scale, ftype, nd):
 
 
 def _resample_dim(x: Tensor, dim: int, idxs, weights) -> Tensor:
-    xp = get_xp(x._data)
     after = x.dim() - 1 - dim
-    out = None
-    for j, idx in enumerate(idxs):
-        term = x.index_select(dim, _long(x, idx))
-        if weights is not None:
-            w = weights[j].reshape((-1,) + (1,) * after)
-            term = term * Tensor._make(xp.asarray(w))
-        out = term if out is None else out + term
-    return out
+    if weights is not None:
+        weights = tuple(w.reshape((-1,) + (1,) * after) for w in weights)
+    return Resample.apply(x, dim, tuple(idxs), weights)
 
 
 def _interp_sizes(x, nd, size, scale_factor, recompute_scale_factor):
