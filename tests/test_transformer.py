@@ -435,3 +435,25 @@ def test_transformer_mask_repr_and_errors():
         (lambda t: t.nn.TransformerDecoderLayer(8, 3), ()),
     ]:
         check_raises(fn, *args)
+
+
+def test_transformer_custom_encoder_decoder():
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+    enc_t = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                         dtype=torch.float64), 1, enable_nested_tensor=False)
+    enc_e = ember.nn.TransformerEncoder(
+        ember.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                         dtype=ember.float64), 1, enable_nested_tensor=False)
+    dec_t = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                         dtype=torch.float64), 1)
+    dec_e = ember.nn.TransformerDecoder(
+        ember.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                         dtype=ember.float64), 1)
+    tm = torch.nn.Transformer(8, 2, custom_encoder=enc_t, custom_decoder=dec_t, batch_first=True)
+    em = ember.nn.Transformer(8, 2, custom_encoder=enc_e, custom_decoder=dec_e, batch_first=True)
+    assert em.encoder is enc_e and repr(em) == repr(tm)
+    compare_modules(tm, em, lambda t, m, s, y: m(s, y, tgt_is_causal=False),
+                    [rand(2, 5, 8), rand(2, 3, 8, seed=1)])
