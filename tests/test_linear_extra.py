@@ -163,7 +163,7 @@ def test_lazy_linear_no_bias_dtype_and_load():
     _compare(em, tm, rand(3, 4))  # loading a state materialises the parameters
     assert type(em) is ember.nn.Linear and em.in_features == 4
     assert em.weight.dtype == ember.float64 and em.bias is None
-    em = ember.nn.LazyLinear(2, bias=False, dtype=ember.float64)
+    em = ember.nn.LazyLinear(2, bias=False).double()  # Module.to() before the first call
     em(ember.zeros(1, 4, dtype=ember.float64))
     assert em.weight.dtype == ember.float64 and em.bias is None
     _compare(em, tm, rand(3, 4))

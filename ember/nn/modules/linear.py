@@ -90,9 +90,9 @@ class UninitializedParameter(Parameter):
     """A parameter whose shape is not known yet; ``materialize`` turns it into a Parameter."""
 
     def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
-        p = super().__new__(cls, None, requires_grad)
-        p._lazy_device, p._lazy_dtype = device, dtype
-        return p
+        # an empty array of the eventual dtype and device, so Module.to()/double() apply to it
+        return super().__new__(cls, empty(0, dtype=dtype or DT.get_default_dtype(),
+                                          device=device), requires_grad)
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
         pass
@@ -108,11 +108,9 @@ class UninitializedParameter(Parameter):
 
     def materialize(self, shape, device=None, dtype=None) -> None:
         """Give the parameter storage of ``shape`` (uninitialised values) and make it a Parameter."""
-        dtype = dtype or self._lazy_dtype or DT.get_default_dtype()
-        device = device or self._lazy_device
-        self._data = empty(tuple(shape), dtype=dtype, device=device)._data
+        self._data = empty(tuple(shape), dtype=dtype or self.dtype,
+                           device=device or self.device)._data
         self._vc[0] += 1
-        del self._lazy_device, self._lazy_dtype
         self.__class__ = Parameter
 
     def __repr__(self) -> str:
@@ -120,8 +118,7 @@ class UninitializedParameter(Parameter):
 
     def __deepcopy__(self, memo):
         if id(self) not in memo:
-            memo[id(self)] = UninitializedParameter(self.requires_grad, self._lazy_device,
-                                                    self._lazy_dtype)
+            memo[id(self)] = UninitializedParameter(self.requires_grad, self.device, self.dtype)
         return memo[id(self)]
 
 
