@@ -76,21 +76,23 @@ def _status_kib(field: str) -> int:
 
 
 def probe_memory(name: str, framework: str) -> dict:
-    """Run in a fresh process: peak resident memory of 3 steps above the RSS before them.
+    """Run in a fresh process: peak resident memory of building the workload and 3 steps.
 
-    The peak (VmHWM) is reset through /proc/self/clear_refs after the model, inputs and two
-    warm-up steps exist, so imports and set-up do not count; Linux only.
+    A first instance is built, stepped once and dropped, so the libraries' one-time set-up
+    (thread pools, kernels' caches) is not counted; then the peak (VmHWM) is reset through
+    /proc/self/clear_refs and a second instance is built and stepped 3 times.  The figure is
+    that peak above the RSS before it: model, inputs, optimizer state, activations and
+    gradients (heap memory freed by the first instance and reused is not counted); Linux only.
     """
     t = ember if framework == "ember" else torch
-    step = WORKLOADS[name].build(t)
-    step()
-    step()
+    WORKLOADS[name].build(t)()
     gc.collect()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError as e:
         return {"rss_peak_bytes": None, "why": f"cannot reset the RSS peak: {e}"}
     base = _status_kib("VmRSS")
+    step = WORKLOADS[name].build(t)
     for _ in range(3):
         step()
     return {"rss_peak_bytes": (_status_kib("VmHWM") - base) * 1024}
@@ -200,7 +202,8 @@ def machine() -> dict:
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "platform": platform.platform()}
+            "platform": platform.platform(),
+            "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
 
 
 def _time(s: float | None) -> str:
@@ -251,9 +254,15 @@ in one process after warm-up; torch runs with torch.set_num_threads(2) and NumPy
 OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS=2 (unless already set).  ember/torch > 1
 means ember is slower.  Memory: "ember traced" is tracemalloc's peak during one step above the
 level before it (NumPy reports its buffers to tracemalloc); "RSS" is the peak resident memory
-(VmHWM, reset through /proc/self/clear_refs) of 3 steps above the RSS before them, each
-framework in its own fresh process (full runs only, not --quick).  import and demo are wall
+(VmHWM, reset through /proc/self/clear_refs) of building the workload and running 3 steps,
+above the RSS before, each framework in its own fresh process where one instance was already
+built, stepped and dropped (so one-time library set-up is not counted) (full runs only, not --quick).  import and demo are wall
 times of subprocesses."""
+
+
+LOAD_NOTE = ("The load averages under Machine show whether other processes shared the CPU "
+             "during the run; when they exceed the core count the times are noisy, torch's "
+             "OpenMP threads suffering most.")
 
 
 def markdown(rows: list[dict], info: dict, quick: bool) -> str:
@@ -266,7 +275,7 @@ def markdown(rows: list[dict], info: dict, quick: bool) -> str:
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(rows)]
     lines += ["", "## Workloads", ""]
     lines += [f"- `{r['workload']}`: {r.get('what', r.get('skipped'))}" for r in rows]
-    lines += ["", "## Method", "", METHOD, ""]
+    lines += ["", "## Method", "", METHOD, "", LOAD_NOTE, ""]
     return "\n".join(lines)
 
 
@@ -295,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {r['workload']} skipped: {r['skipped']}")
         rows += new
     print(text_table(table_rows(rows)))
+    info["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    busy = max(info["load_average_1min_at_start"], info["load_average_1min_at_end"])
+    if busy > info["usable_cores"]:
+        print(f"warning: load average {busy} > {info['usable_cores']} cores: other processes "
+              "competed for the CPU, so these times are noisy (torch's OpenMP threads most)")
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"machine": info, "quick": args.quick, "method": METHOD, "results": rows}
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
