@@ -154,6 +154,7 @@ def test_parameters_to_vector_and_back():
 
 
 def test_vector_helpers_errors():
+    check_raises(lambda t: t.nn.utils.parameters_to_vector([]))
     check_raises(lambda t: t.nn.utils.vector_to_parameters([1.0], [t.nn.Parameter(t.ones(1))]))
     check_raises(lambda t, v: t.nn.utils.vector_to_parameters(v, [t.nn.Parameter(t.ones(3))]),
                  rand(2))

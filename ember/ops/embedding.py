@@ -192,7 +192,7 @@ def _check_range(op: str, idx, n: int) -> None:
         if op == "embedding":
             raise IndexError("index out of range in self")
         flat = idx.reshape(-1)
-        i = int(np.argmax((flat < 0) | (flat >= n)))
+        i = int(((flat < 0) | (flat >= n)).argmax())
         raise RuntimeError(
             f"Index {i} of input takes value {int(flat[i])} which is not in the valid range "
             f"[0, {n})"
