@@ -108,6 +108,25 @@ def test_adagrad_state_exists_before_first_step():
     assert str(es["state"][0]["step"].dtype) == str(ts["state"][0]["step"].dtype)
 
 
+def test_adagrad_state_for_added_group():
+    def run(mod):
+        a = mod.nn.Parameter(mod.ones(2))
+        b = mod.nn.Parameter(mod.ones(3))
+        opt = mod.optim.Adagrad([{"params": [a], "initial_accumulator_value": 0.1}],
+                                initial_accumulator_value=0.5)
+        opt.add_param_group({"params": [b], "initial_accumulator_value": 0.2})
+        keys = {k: list(v) for k, v in opt.state_dict()["state"].items()}
+        a.grad = mod.ones(2)
+        b.grad = mod.ones(3)
+        opt.step()
+        return keys, a.detach().numpy(), b.detach().numpy()
+
+    (ek, ea, eb), (tk, ta, tb) = run(ember), run(torch)
+    assert ek == tk
+    np.testing.assert_allclose(ea, ta, rtol=1e-6)
+    np.testing.assert_allclose(eb, tb, rtol=1e-6)
+
+
 BAD = [
     ("Adamax", {"lr": -1}), ("Adamax", {"eps": -1}), ("Adamax", {"betas": (1.0, 0.9)}),
     ("Adamax", {"betas": (0.9, -0.1)}), ("Adamax", {"weight_decay": -1}),

@@ -27,19 +27,27 @@ class Adagrad(Optimizer):
                                   "initial_accumulator_value": initial_accumulator_value,
                                   "foreach": foreach, "maximize": maximize,
                                   "differentiable": differentiable, "fused": fused})
-        # The accumulator exists from construction (PyTorch's state_dict has it before any step).
+
+        # The accumulators exist from construction (PyTorch's state_dict has them before any
+        # step); groups added later get theirs at their first step. As in PyTorch, they start
+        # at the constructor's initial_accumulator_value whatever a group says.
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = Tensor._make(np.zeros((), dtype=np.float32))
-                state["sum"] = Tensor._make(
-                    get_xp(p._data).full_like(p._data, group["initial_accumulator_value"]))
+                self._init_state(p)
+
+    def _init_state(self, p: Tensor) -> dict:
+        state = self.state[p]
+        if "sum" not in state:
+            state["step"] = Tensor._make(np.zeros((), dtype=np.float32))
+            state["sum"] = Tensor._make(get_xp(p._data).full_like(
+                p._data, self.defaults["initial_accumulator_value"]))
+        return state
 
     def _update(self, group: dict, params: list) -> None:
         lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
         for p in params:
             g = self._grad(p, group["maximize"])
-            state = self.state[p]
+            state = self._init_state(p)
             step = _step(state)
             if wd != 0:
                 g = g + wd * p._data
