@@ -262,3 +262,25 @@ def test_lbfgs_runs_step_hooks():
 
     opt.step(closure)
     assert calls == [("pre", True), ("post", True)]
+
+
+def test_lbfgs_parameter_without_grad_matches_torch():
+    def run(mod):
+        w = mod.nn.Parameter(mod.tensor([1.0, -1.5, 0.5], dtype=mod.float64))
+        unused = mod.nn.Parameter(mod.ones(2, dtype=mod.float64))
+        opt = mod.optim.LBFGS([unused, w], max_iter=6, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = ((w - 0.3) ** 4).sum() + (w ** 2).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            opt.step(closure)
+        return w.detach().numpy(), unused.detach().numpy(), opt.state[unused]["func_evals"]
+
+    (ew, eu, en), (tw, tu, tn) = run(ember), run(torch)
+    np.testing.assert_allclose(ew, tw, rtol=1e-10)
+    np.testing.assert_array_equal(eu, tu)
+    assert en == tn

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.optim.optimizer import Optimizer
@@ -123,9 +124,10 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _flat_grad(self) -> np.ndarray:
+        xp = get_xp(self._params[0]._data)
         parts = [p._grad._data.reshape(-1) if p._grad is not None
-                 else np.zeros(p._data.size, dtype=p._data.dtype) for p in self._params]
-        return np.concatenate(parts)
+                 else xp.zeros(p._data.size, dtype=p._data.dtype) for p in self._params]
+        return xp.concatenate(parts)
 
     def _add_dir(self, t: float, d: np.ndarray) -> None:
         offset = 0
