@@ -387,3 +387,11 @@ def test_interpolate_double_backward():
         res.append((g.detach().numpy(), gg.numpy()))
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-10)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize(("args", "shape"), INTERP[:2] + INTERP[7:] + [
+    ("x, size=(4, 5), mode='area'", (1, 2, 7, 9))])
+def test_interpolate_gather_path(args, shape, monkeypatch):
+    # large resamplings gather and scatter per tap instead of one dense product
+    monkeypatch.setattr(ember.ops.pool, "_DENSE_MAX", 0)
+    check(eval(f"lambda t, x: t.nn.functional.interpolate({args})"), rand(*shape))

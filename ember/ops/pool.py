@@ -277,6 +277,27 @@ class MaxUnpool(Op):
         return picked.reshape(idx.shape), None, None
 
 
+# the adjoint along the last axis with o * n up to this is one BLAS product: scattering into a
+# contiguous last axis is numpy's slowest case
+_DENSE_MAX = 1 << 16
+
+
+def _resample_matrix(idxs, weights, o, n, dtype):
+    """The (o, n) matrix of the resampling: row i holds the taps of output i."""
+    m = np.zeros((o, n), dtype)
+    rows = np.arange(o)
+    for t, idx in enumerate(idxs):
+        w = weights[t].reshape(-1) if weights is not None else np.ones(o, dtype)
+        valid = idx >= 0
+        np.add.at(m, (rows[valid], idx[valid]), w[valid].astype(dtype))
+    return m
+
+
+def _dense(xp, a, o, n):
+    # a zero coefficient times inf would be nan: inputs with non-finite values take the gathers
+    return o * n <= _DENSE_MAX and a.dtype.kind == "f" and bool(xp.isfinite(a).all())
+
+
 def _resample_array(xp, x, axis, idxs, weights):
     out = None
     lead = (slice(None),) * axis
@@ -295,6 +316,9 @@ def _resample_array(xp, x, axis, idxs, weights):
 
 
 def _resample_adjoint(xp, g, axis, idxs, weights, n):
+    o = g.shape[axis]
+    if axis == g.ndim - 1 and _dense(xp, g, o, n):
+        return xp.matmul(g, xp.asarray(_resample_matrix(idxs, weights, o, n, g.dtype)))
     shape = list(g.shape)
     shape[axis] = n
     out = xp.zeros(shape, g.dtype)
