@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
@@ -62,11 +63,13 @@ def _track_optimizer_step(optimizer: Optimizer) -> None:
     """Wrap ``optimizer.step`` (once per instance) to record that it has been called."""
     if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
         return
-    bound = optimizer.step
+    # The wrapper holds the optimizer weakly so that it does not keep itself alive in a cycle.
+    opt_ref, func = weakref.ref(optimizer), optimizer.step.__func__
 
     def step(*args, **kwargs):
-        optimizer._opt_called = True
-        return bound(*args, **kwargs)
+        opt = opt_ref()
+        opt._opt_called = True
+        return func(opt, *args, **kwargs)
 
     step._wrapped_by_lr_sched = True
     optimizer.step = step
