@@ -395,3 +395,35 @@ def test_interpolate_gather_path(args, shape, monkeypatch):
     # large resamplings gather and scatter per tap instead of one dense product
     monkeypatch.setattr(ember.ops.pool, "_DENSE_MAX", 0)
     check(eval(f"lambda t, x: t.nn.functional.interpolate({args})"), rand(*shape))
+
+
+LP_POOL = [
+    (lambda t, x: t.nn.functional.lp_pool2d(x, 2, 2), (2, 3, 6, 5)),
+    (lambda t, x: t.nn.functional.lp_pool2d(x, 3, (2, 3), 1, ceil_mode=True), (2, 3, 6, 5)),
+    (lambda t, x: t.nn.functional.lp_pool1d(x, 1.5, 3, 2), (2, 3, 9)),
+    (lambda t, x: t.nn.functional.lp_pool3d(x, 2, 2), (1, 2, 4, 4, 5)),
+    (lambda t, x: t.nn.LPPool2d(2, 3, 2)(x), (3, 7, 7)),
+    (lambda t, x: t.nn.LPPool1d(1, 2)(x), (2, 3, 8)),
+]
+
+
+@pytest.mark.parametrize("dtype", F64_32)
+@pytest.mark.parametrize("case", range(len(LP_POOL)))
+def test_lp_pool(case, dtype):
+    fn, shape = LP_POOL[case]
+    check(fn, rand(*shape, dtype=dtype, low=0.1))
+
+
+@pytest.mark.parametrize("spec", ["LPPool2d(2, 2)", "LPPool1d(1.5, 3, 2)",
+                                  "LPPool2d(2, (2, 3), ceil_mode=True)", "LPPool3d(3, 2)"])
+def test_lp_pool_repr(spec):
+    assert repr(eval("ember.nn." + spec)) == repr(eval("torch.nn." + spec))
+
+
+@pytest.mark.parametrize("name", ["upsample", "upsample_nearest", "upsample_bilinear"])
+def test_deprecated_upsample(name):
+    for mod in (ember, torch):
+        with pytest.warns(UserWarning, match="deprecated"):
+            getattr(mod.nn.functional, name)(mod.ones(1, 1, 2, 3), scale_factor=2)
+    with pytest.warns(UserWarning):
+        check(lambda t, x: getattr(t.nn.functional, name)(x, size=(3, 5)), rand(1, 2, 4, 4))

@@ -18,6 +18,7 @@ so autograd (and double backward) come from those ops.
 from __future__ import annotations
 
 import math
+import warnings
 from itertools import product
 
 import numpy as np
@@ -884,6 +885,59 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     return x
 
 
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=3)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated alias of ``interpolate``."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- power-average pooling ----------------------------------------------------------------
+
+
+def _lp_poolnd(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    k = _tuple(kernel_size, nd, "kernel_size", f"lp_pool{nd}d")
+    pool = avg_pool1d if nd == 1 else avg_pool2d if nd == 2 else avg_pool3d
+    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    # (sum of x^p)^(1/p); a negative window sum (odd p) clamps to zero
+    return (out.sign() * out.abs().relu()).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """p-norm over sliding windows of a (N, C, L) or (C, L) input."""
+    return _lp_poolnd(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """p-norm over sliding windows of a (N, C, H, W) or (C, H, W) input."""
+    return _lp_poolnd(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """p-norm over sliding windows of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _lp_poolnd(3, input, norm_type, kernel_size, stride, ceil_mode)
+
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
@@ -895,6 +949,9 @@ __all__ = [
     "avg_pool2d",
     "avg_pool3d",
     "interpolate",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
     "max_pool1d",
     "max_pool1d_with_indices",
     "max_pool2d",
@@ -906,4 +963,7 @@ __all__ = [
     "max_unpool3d",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]
