@@ -1,20 +1,22 @@
-"""Pooling (max, average, adaptive; 1 to 3 spatial dims), max unpooling and resampling.
+"""Pooling (max, average, adaptive, power-average; 1 to 3 spatial dims), max unpooling,
+pixel shuffle and resampling (``interpolate``).
 
-Max pooling views the padded input as sliding windows (``sliding_window_view``), copies them
-once into an (N, C, *out, K) array and takes the first argmax of each window, which is the
-element PyTorch routes the gradient to.  The indices are flat positions within each input
+Max pooling keeps a running maximum over the kernel positions (one strided slice of the padded
+input each) with PyTorch's update rule, greater or NaN, so the first maximum of a window is the
+one reported and the one the gradient goes to.  Indices are flat positions within each input
 plane, as PyTorch returns them; the backward is one scatter-add (``bincount``) of the gradient
-at those positions (``MaxPoolGrad``, whose own backward is a gather, so double backward works).
+at those positions (``MaxPoolGrad``, whose own backward is a gather: double backward works).
 
 Average pooling sums strided slices of the zero-padded input, one per kernel position, and
 divides by a per-output divisor (a product of per-dim window sizes).  Its backward
 (``AvgPoolGrad``) is the adjoint: one strided add per kernel position; each is the other's
 backward.
 
-Adaptive average pooling and the interpolation modes are separable: along each spatial dim
-the output is a fixed combination of ``index_select``-ed input slices, written with ember ops
-so autograd (and double backward) come from those ops.
+Adaptive average pooling and every interpolation mode are separable: along each spatial dim
+the output is a fixed weighted sum of a few gathered input slices (``Resample``), whose adjoint
+(``ResampleAdjoint``) scatters back; again each is the other's backward.
 """
+
 from __future__ import annotations
 
 import math
