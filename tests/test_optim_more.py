@@ -284,3 +284,35 @@ def test_lbfgs_parameter_without_grad_matches_torch():
     np.testing.assert_allclose(ew, tw, rtol=1e-10)
     np.testing.assert_array_equal(eu, tu)
     assert en == tn
+
+
+def _to_ember(sd):
+    state = {k: {n: ember.from_numpy(v.numpy().copy()) if isinstance(v, torch.Tensor) else v
+                 for n, v in s.items()} for k, s in sd["state"].items()}
+    return {"state": state, "param_groups": sd["param_groups"]}
+
+
+@pytest.mark.parametrize("name,kwargs", CASES[::2])
+def test_torch_checkpoint_resumes_in_ember(name, kwargs):
+    rng = np.random.default_rng(5)
+    init = [rng.standard_normal(s) for s in SHAPES]
+    grads = [[rng.standard_normal(s) for s in SHAPES] for _ in range(6)]
+    tp = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in init]
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+    for i in range(6):
+        if i == 3:
+            ep = [ember.nn.Parameter(ember.from_numpy(p.detach().numpy().copy())) for p in tp]
+            eopt = getattr(ember.optim, name)(ep, **kwargs)
+            saved = topt.state_dict()
+            eopt.load_state_dict(_to_ember(saved))
+            topt = getattr(torch.optim, name)(tp, **kwargs)  # torch reloads too (casts alike)
+            topt.load_state_dict(saved)
+        for p, g in zip(tp, grads[i]):
+            p.grad = torch.from_numpy(g)
+        topt.step()
+        if i >= 3:
+            for p, g in zip(ep, grads[i]):
+                p.grad = ember.from_numpy(g)
+            eopt.step()
+    for a, b in zip(ep, tp):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
