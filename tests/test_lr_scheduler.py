@@ -333,3 +333,22 @@ def test_user_subclass_of_legacy_base():
         return out, list(s.state_dict())
 
     assert seq(ember) == seq(torch)
+
+
+@pytest.mark.parametrize("case", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "CAWR-mult",
+                                  "CyclicLR-tri2", "CyclicLR-exp", "OneCycleLR-linear3",
+                                  "SequentialLR", "ChainedScheduler"])
+def test_torch_scheduler_checkpoint_continues_in_ember(case):
+    kind, factory, n = CASES[case]
+    full, tsched, topt = run(torch, case, steps=n // 2)
+    ref, _, _ = run(torch, case)
+    eopt = make_opt(ember, kind)
+    esched = factory(ember, eopt)
+    eopt.load_state_dict({"state": {}, "param_groups": topt.state_dict()["param_groups"]})
+    esched.load_state_dict(tsched.state_dict())
+    for _ in range(n - n // 2):
+        eopt.step()
+        esched.step()
+        mom = [g["betas"][0] if "betas" in g else g["momentum"] for g in eopt.param_groups]
+        full.append(esched.get_last_lr() + [g["lr"] for g in eopt.param_groups] + mom)
+    assert full == ref
