@@ -79,6 +79,7 @@ class LRScheduler:
     """Base class: sets ``initial_lr`` in each group, then performs the initial step."""
 
     _get_lr_called_within_step: bool = False
+    _is_initial: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
