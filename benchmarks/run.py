@@ -256,8 +256,8 @@ means ember is slower.  Memory: "ember traced" is tracemalloc's peak during one 
 level before it (NumPy reports its buffers to tracemalloc); "RSS" is the peak resident memory
 (VmHWM, reset through /proc/self/clear_refs) of building the workload and running 3 steps,
 above the RSS before, each framework in its own fresh process where one instance was already
-built, stepped and dropped (so one-time library set-up is not counted) (full runs only, not --quick).  import and demo are wall
-times of subprocesses."""
+built, stepped and dropped, so one-time library set-up is not counted (full runs only, not
+--quick).  import and demo are wall times of subprocesses."""
 
 
 LOAD_NOTE = ("The load averages under Machine show whether other processes shared the CPU "
