@@ -1,7 +1,8 @@
 """The 8x8 handwritten digits (UCI, CC BY 4.0), shipped inside ember: no download needed.
 
-Split (fixed, documented): the file's first 1,437 images are ``train=True``, the last 360
-``train=False`` (every digit appears 33 to 37 times in the test part).
+Split (fixed, documented): the images are ordered by ``numpy.random.RandomState(0)
+.permutation(1797)`` (NumPy's legacy generator, whose stream NumPy keeps frozen); the first
+1,437 of that order are ``train=True``, the last 360 ``train=False``.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class Digits(Dataset):
     def __init__(self, root: str | None = None, train: bool = True, transform=None,
                  target_transform=None, download: bool = False) -> None:
         pixels, labels = _load()
-        part = slice(None, N_TRAIN) if train else slice(N_TRAIN, None)
+        order = np.random.RandomState(0).permutation(len(labels))
+        part = order[:N_TRAIN] if train else order[N_TRAIN:]
         images = np.minimum(pixels[part] * 16, 255).astype(np.uint8)
         self.train = train
         self.transform = transform

@@ -47,7 +47,8 @@ def main(argv=None) -> float:
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target", type=float, default=0.9, help="test accuracy to reach")
+    p.add_argument("--save", default=None, help="write the trained state_dict here (torch format)")
+    p.add_argument("--target", type=float, default=0.97, help="test accuracy to reach")
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -73,6 +74,9 @@ def main(argv=None) -> float:
               f"test accuracy: {acc:.3f}")
     print(f"trained in {time.perf_counter() - start:.1f} s; test accuracy {acc:.3f} "
           f"(target {args.target})")
+    if args.save:
+        torch.save(net.state_dict(), args.save)
+        print(f"saved the model's state_dict to {args.save} (loads with torch.load)")
     if acc < args.target:
         raise SystemExit(f"test accuracy {acc:.3f} is below the target {args.target}")
     return acc
