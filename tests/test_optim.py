@@ -18,7 +18,7 @@ CASES = [
 ]
 
 
-def trajectory(mod, name, kwargs, dtype, steps=15):
+def trajectory(mod, name, kwargs, dtype, steps=20):
     rng = np.random.default_rng(0)
     shapes = [(4, 3), (3,), ()]
     params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s).astype(dtype)))

@@ -31,7 +31,7 @@ CASES = [
 SHAPES = [(4, 3), (3,), ()]
 
 
-def trajectory(mod, name, kwargs, dtype, steps=15, seed=0):
+def trajectory(mod, name, kwargs, dtype, steps=20, seed=0):
     rng = np.random.default_rng(seed)
     params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s).astype(dtype)))
               for s in SHAPES]
