@@ -178,6 +178,9 @@ def save(obj, f, pickle_module=pickle, pickle_protocol: int = 2,
     try:
         with os.fdopen(fd, "wb") as out:
             write(out)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

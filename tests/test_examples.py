@@ -14,8 +14,8 @@ def test_demo_checkpoint_predicts_the_same_in_torch(tmp_path):
     from ember.datasets import Digits
     from ember.transforms import Compose, Normalize, ToTensor
 
-    path = tmp_path / "digits.pt"
-    train.main(["--epochs", "2", "--target", "0.8", "--save", str(path)])
+    path = tmp_path / "model.pt"
+    train.main(["--epochs", "2", "--target", "0.8", "--out", str(tmp_path)])
     tnet = torch.nn.Sequential()
     tnet.fc1, tnet.fc2 = torch.nn.Linear(64, 128), torch.nn.Linear(128, 10)
     tnet.load_state_dict(torch.load(path))
@@ -29,6 +29,12 @@ def test_demo_checkpoint_predicts_the_same_in_torch(tmp_path):
         e_logits = enet(ember.from_numpy(x)).numpy()
     np.testing.assert_array_equal(t_logits.argmax(1), e_logits.argmax(1))
     np.testing.assert_allclose(np.exp(e_logits).sum(1), 1, rtol=1e-5)
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_cnn_with_adam_learns():
+    assert train.main(["--model", "cnn", "--optimizer", "adam", "--epochs", "2",
+                       "--target", "0.85"]) >= 0.85
 
 
 def test_training_demo_with_workers():
