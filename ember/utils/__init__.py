@@ -1,2 +1,2 @@
 """``ember.utils``: data loading."""
-from ember.utils import data
+from ember.utils import data, safetensors
