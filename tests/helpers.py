@@ -134,3 +134,20 @@ def rand(*shape, dtype=np.float64, seed: int = 0, low=-2.0, high=2.0) -> np.ndar
         return rng.random(shape) < 0.5
     return rng.integers(int(low) if low > -100 else -5, int(high) + 1 if high > 0 else 6,
                         shape).astype(dtype)
+
+
+OPTIM_SHAPES = [(4, 3), (3,), ()]
+
+
+def optimizer_trajectory(mod, name, kwargs, dtype, steps=20, seed=0):
+    """Run optimizer ``name`` of ``mod`` on fixed parameters with a fixed gradient stream."""
+    rng = np.random.default_rng(seed)
+    params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s).astype(dtype)))
+              for s in OPTIM_SHAPES]
+    opt = getattr(mod.optim, name)(params, **kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        for p in params:
+            p.grad = mod.from_numpy(rng.standard_normal(p.shape).astype(dtype))
+        opt.step()
+    return [p.detach().numpy().copy() for p in params], opt

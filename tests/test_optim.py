@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import optimizer_trajectory as trajectory
 
 import ember
 
@@ -16,20 +17,6 @@ CASES = [
     ("AdamW", {"lr": 0.01}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "amsgrad": True}),
 ]
-
-
-def trajectory(mod, name, kwargs, dtype, steps=20):
-    rng = np.random.default_rng(0)
-    shapes = [(4, 3), (3,), ()]
-    params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s).astype(dtype)))
-              for s in shapes]
-    opt = getattr(mod.optim, name)(params, **kwargs)
-    for _ in range(steps):
-        opt.zero_grad()
-        for p in params:
-            p.grad = mod.from_numpy(rng.standard_normal(p.shape).astype(dtype))
-        opt.step()
-    return [p.detach().numpy().copy() for p in params], opt
 
 
 @pytest.mark.parametrize("name,kwargs", CASES)

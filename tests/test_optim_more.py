@@ -4,6 +4,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import OPTIM_SHAPES
+from helpers import optimizer_trajectory as trajectory
 
 import ember
 
@@ -28,20 +30,6 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.7, "eps": 1e-4, "weight_decay": 0.1, "maximize": True}),
 ]
-SHAPES = [(4, 3), (3,), ()]
-
-
-def trajectory(mod, name, kwargs, dtype, steps=20, seed=0):
-    rng = np.random.default_rng(seed)
-    params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s).astype(dtype)))
-              for s in SHAPES]
-    opt = getattr(mod.optim, name)(params, **kwargs)
-    for _ in range(steps):
-        opt.zero_grad()
-        for p in params:
-            p.grad = mod.from_numpy(rng.standard_normal(p.shape).astype(dtype))
-        opt.step()
-    return [p.detach().numpy().copy() for p in params], opt
 
 
 @pytest.mark.parametrize("name,kwargs", CASES)
@@ -73,7 +61,7 @@ def test_state_dict_layout_matches_torch(name, kwargs):
 
 def resumed(mod, name, kwargs):
     rng = np.random.default_rng(0)
-    params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s))) for s in SHAPES]
+    params = [mod.nn.Parameter(mod.from_numpy(rng.standard_normal(s))) for s in OPTIM_SHAPES]
     opt = getattr(mod.optim, name)(params, **kwargs)
     for i in range(6):
         if i == 3:
@@ -295,8 +283,8 @@ def _to_ember(sd):
 @pytest.mark.parametrize("name,kwargs", CASES[::2])
 def test_torch_checkpoint_resumes_in_ember(name, kwargs):
     rng = np.random.default_rng(5)
-    init = [rng.standard_normal(s) for s in SHAPES]
-    grads = [[rng.standard_normal(s) for s in SHAPES] for _ in range(6)]
+    init = [rng.standard_normal(s) for s in OPTIM_SHAPES]
+    grads = [[rng.standard_normal(s) for s in OPTIM_SHAPES] for _ in range(6)]
     tp = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in init]
     topt = getattr(torch.optim, name)(tp, **kwargs)
     for i in range(6):
