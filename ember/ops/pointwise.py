@@ -1136,7 +1136,8 @@ class Fmin(Fmax):
     fn = "fmin"
 
 
-def _minmax(op: type, name: str, input: Tensor, other: Tensor, out) -> Tensor:
+def _tensor_pair(op: type, name: str, input: Tensor, other: Tensor, out) -> Tensor:
+    """Apply a binary op that, as in PyTorch, needs both operands to be tensors."""
     _need_tensor(name, input)
     _need_tensor(name, other, "other", 2)
     a, b, _ = _promote(name, input, other)
@@ -1145,22 +1146,22 @@ def _minmax(op: type, name: str, input: Tensor, other: Tensor, out) -> Tensor:
 
 def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise max; nan propagates (see fmax)."""
-    return _minmax(Maximum, "maximum", input, other, out)
+    return _tensor_pair(Maximum, "maximum", input, other, out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise min; nan propagates (see fmin)."""
-    return _minmax(Minimum, "minimum", input, other, out)
+    return _tensor_pair(Minimum, "minimum", input, other, out)
 
 
 def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise max ignoring nan (nan only where both are nan)."""
-    return _minmax(Fmax, "fmax", input, other, out)
+    return _tensor_pair(Fmax, "fmax", input, other, out)
 
 
 def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise min ignoring nan (nan only where both are nan)."""
-    return _minmax(Fmin, "fmin", input, other, out)
+    return _tensor_pair(Fmin, "fmin", input, other, out)
 
 
 class Clamp(Op):
@@ -1310,23 +1311,16 @@ def ge(input, other, *, out=None) -> Tensor:
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def _logical(cls, name: str, input: Tensor, other: Tensor, out) -> Tensor:
-    _need_tensor(name, input)
-    _need_tensor(name, other, "other", 2)
-    a, b, _ = _promote(name, input, other)
-    return _out(cls.apply(a, b), out, name)
-
-
 def logical_and(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    return _logical(LogicalAnd, "logical_and", input, other, out)
+    return _tensor_pair(LogicalAnd, "logical_and", input, other, out)
 
 
 def logical_or(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    return _logical(LogicalOr, "logical_or", input, other, out)
+    return _tensor_pair(LogicalOr, "logical_or", input, other, out)
 
 
 def logical_xor(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    return _logical(LogicalXor, "logical_xor", input, other, out)
+    return _tensor_pair(LogicalXor, "logical_xor", input, other, out)
 
 
 class _Predicate(Op):
