@@ -10,10 +10,9 @@ import warnings
 from ember import _dtype as DT
 from ember._tensor import Tensor
 from ember.nn import functional as F
-from ember.nn import init
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
-from ember.ops.creation import empty, ones, tensor, zeros
+from ember.nn.modules.normalization import register_affine, reset_affine
+from ember.ops.creation import ones, tensor, zeros
 
 
 class _NormBase(Module):
@@ -28,16 +27,8 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        register_affine(self, num_features, affine, bias, dtype, device)
         dtype = dtype or DT.get_default_dtype()
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -57,10 +48,7 @@ class _NormBase(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
