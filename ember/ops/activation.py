@@ -192,8 +192,30 @@ _ERFC_NR = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.186
             0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
 
+_BLOCK = 65536  # elements per block of a chain of elementwise passes (256 KiB of float32)
+
+
+def _blockwise(fn, *arrays):
+    """``fn(*arrays)`` for an elementwise ``fn`` of same-shape arrays, run block by block.
+
+    A long chain of NumPy passes over a big array is bound by memory traffic and by malloc
+    returning each fresh multi-megabyte temporary to the OS (so every pass page-faults);
+    on blocks of 64K elements the temporaries stay in cache and on the heap: ~3x faster.
+    """
+    x = arrays[0]
+    if get_xp(x) is not np or x.size <= _BLOCK:
+        return fn(*arrays)
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    first = fn(*(a[:_BLOCK] for a in flat))
+    out = np.empty(x.size, first.dtype)
+    out[:_BLOCK] = first
+    for i in range(_BLOCK, x.size, _BLOCK):
+        out[i:i + _BLOCK] = fn(*(a[i:i + _BLOCK] for a in flat))
+    return out.reshape(x.shape)
+
+
 def _np_normal_cdf(x):
-    """Phi(x) of a float32 (or half) array in float32, in place on two temporaries.
+    """Phi(x) of a float32 (or half) array in float32, in place on three temporaries.
 
     float64 inputs take the ~1-ulp float64 erf of pointwise instead; this path costs about
     thirty cheap float32 passes (one exp) against the ~60 float64 ones of that erf's ranges.
@@ -216,27 +238,32 @@ def _np_normal_cdf(x):
     xp.exp(p, out=p)
     p *= t
     p *= f(0.5)  # Phi(-|x|), exact in relative terms: the value for x < 0
-    q = p * f(-2)
-    q += f(1)
-    q *= x >= 0  # 1 - 2 Phi(-|x|) where x >= 0: arithmetic, as a masked write is slower
-    p += q
+    t = p * f(-2)
+    t += f(1)
+    t *= x >= 0  # 1 - 2 Phi(-|x|) where x >= 0: arithmetic, as a masked write is slower
+    p += t
     return p
 
 
-def _np_gelu_grad(g, x, cdf=None):
-    """g * (Phi(x) + x phi(x)) on arrays."""
+def _np_gelu(x):
+    y = _np_normal_cdf(x)
+    y *= x
+    return y
+
+
+def _np_gelu_grad(g, x):
+    """g * (Phi(x) + x phi(x)) on float32 arrays."""
     xp = get_xp(x)
-    if cdf is None:
-        cdf = _np_normal_cdf(x)
+    out = _np_normal_cdf(x)
     with np.errstate(under="ignore"):
         pdf = x * x
         pdf *= x.dtype.type(-0.5)
         xp.exp(pdf, out=pdf)
     pdf *= x
     pdf *= x.dtype.type(_INV_SQRT_2PI)
-    pdf += cdf
-    pdf *= g
-    return pdf
+    out += pdf
+    out *= g
+    return out
 
 
 class Gelu(Op):
@@ -251,9 +278,7 @@ class Gelu(Op):
             inner = (x + x * x * x * x.dtype.type(_GELU_C)) * x.dtype.type(_GELU_K)
             return x * x.dtype.type(0.5) * (1 + xp.tanh(inner))
         if x.dtype != np.float64:
-            y = _np_normal_cdf(x)
-            y *= x
-            return y.astype(x.dtype, copy=False)
+            return _blockwise(_np_gelu, x).astype(x.dtype, copy=False)
         with np.errstate(all="ignore"):
             cdf = 0.5 * (1 + _erf_parts(xp, x * _SQRT1_2)[0])
         return x * cdf
@@ -268,7 +293,7 @@ class Gelu(Op):
             right = x * 0.5 * (1 - t * t) * ((x2 * (3 * _GELU_C) + 1) * _GELU_K)
             return g * (left + right), None
         if not grad_mode.is_grad_enabled() and x._data.dtype == np.float32:
-            return Tensor._make(_np_gelu_grad(g._data, x._data)), None
+            return Tensor._make(_blockwise(_np_gelu_grad, g._data, x._data)), None
         cdf = (erf(x * _SQRT1_2) + 1) * 0.5
         pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None

@@ -1,8 +1,11 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``.
 
-Both are compositions of ember ops (batched matmuls, a masked softmax, dropout), so their
-backward and double backward come from those ops.  The one dedicated op is the softmax of
-``scaled_dot_product_attention``, which gives zeros (not NaN) for a query whose keys are all
+``scaled_dot_product_attention`` is one op, ``_Attention``: two batched matmuls around a softmax
+computed in place, with the causal or boolean mask added as a constant bias, and a backward of
+four matmuls on arrays.  It saves q, k, v and the attention weights, nothing else.  When the
+backward must itself be differentiable (``create_graph=True``) it recomputes the weights from
+q and k with ember ops, so double backward works; a float mask that requires grad takes the
+composite path of ember ops.  The softmax gives zeros (not NaN) for a query whose keys are all
 masked, as PyTorch's fused kernels do; the explicit path of multi-head attention with
 ``need_weights=True`` uses the plain softmax and gives NaN there, as PyTorch does.
 """
@@ -14,13 +17,16 @@ import warnings
 import numpy as np
 
 from ember import _dtype as DT
+from ember import random as R
 from ember._device import get_xp
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.ops.activation import softmax
 from ember.ops.base import Op
 from ember.ops.conv import pad
 from ember.ops.creation import zeros
 from ember.ops.dropout import dropout
+from ember.ops.linear import linear
 from ember.ops.pointwise import _need_tensor
 from ember.ops.shape import cat
 
@@ -101,6 +107,99 @@ def _bias(keep, like: Tensor) -> Tensor:
                                  xp.asarray(-xp.inf, like._data.dtype)))
 
 
+def _np_softmax_(s) -> None:
+    """Softmax over the last axis in place; a row of all -inf becomes zeros."""
+    xp = get_xp(s)
+    m = s.max(axis=-1, keepdims=True)
+    dead = xp.isneginf(m)
+    any_dead = bool(dead.any())
+    if any_dead:
+        m[dead] = 0
+    s -= m
+    xp.exp(s, out=s)
+    total = s.sum(axis=-1, keepdims=True)
+    if any_dead:
+        total[dead] = 1
+    s /= total
+
+
+class _Attention(Op):
+    """softmax(q k^T * scale + bias) [* dropout factor] v over the last two dims, fused.
+
+    ``bias`` is a constant array (the causal or boolean mask as 0/-inf, or a float mask that
+    needs no grad) or None; ``factor`` is the dropout mask already scaled by 1/(1-p), or None.
+    """
+
+    def name(self) -> str:
+        return "ScaledDotProductFlashAttentionForCpuBackward0"
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, scale, factor):
+        xp = get_xp(q)
+        ctx.scale = scale
+        s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+        s *= s.dtype.type(scale)
+        if bias is not None:
+            if np.broadcast_shapes(s.shape, bias.shape) == s.shape:
+                s += bias
+            else:
+                s = s + bias
+        _np_softmax_(s)
+        w = s if factor is None else s * factor
+        out = xp.matmul(w, v)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(q, k, v, s, bias, factor)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, w, bias, factor = ctx.saved_tensors
+        scale = ctx.scale
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable backward
+            scores = (q * scale).matmul(k.transpose(-2, -1))
+            w = SafeSoftmax.apply(scores if bias is None else scores + bias)
+            wd = w if factor is None else w * factor
+            dw = g.matmul(v.transpose(-2, -1))
+            if factor is not None:
+                dw = dw * factor
+            ds = w * (dw - (dw * w).sum(-1, keepdim=True)) * scale
+            return (ds.matmul(k), ds.transpose(-2, -1).matmul(q),
+                    wd.transpose(-2, -1).matmul(g), None, None, None)
+        xp = get_xp(g._data)
+        ga, qa, ka, va, wa = g._data, q._data, k._data, v._data, w._data
+        fa = None if factor is None else factor._data
+        need = ctx.needs_input_grad
+        dv = None
+        if need[2]:
+            wd = wa if fa is None else wa * fa
+            dv = Tensor._make(xp.matmul(xp.swapaxes(wd, -1, -2), ga))
+        if not (need[0] or need[1]):
+            return None, None, dv, None, None, None
+        ds = xp.matmul(ga, xp.swapaxes(va, -1, -2))
+        if fa is not None:
+            ds *= fa
+        ds *= wa
+        rows = ds.sum(axis=-1, keepdims=True)
+        rows = wa * rows
+        ds -= rows
+        ds *= ds.dtype.type(scale)
+        dq = Tensor._make(xp.matmul(ds, ka)) if need[0] else None
+        dk = Tensor._make(xp.matmul(xp.swapaxes(ds, -1, -2), qa)) if need[1] else None
+        return dq, dk, dv, None, None, None
+
+
+def _composite_attention(query: Tensor, key: Tensor, value: Tensor, bias, scale: float,
+                         dropout_p: float) -> Tensor:
+    """The same attention as ember ops (a float mask that requires grad, or empty inputs)."""
+    scores = (query * scale).matmul(key.transpose(-2, -1))
+    if bias is not None:
+        scores = scores + bias
+    weights = SafeSoftmax.apply(scores)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True)
+    return weights.matmul(value)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
@@ -130,20 +229,26 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     L, S = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = 1 / math.sqrt(query.shape[-1])
-    scores = (query * scale).matmul(key.transpose(-2, -1))
+    bias = None
     if is_causal:
         xp = get_xp(query._data)
-        keep = xp.tril(xp.ones((L, S), dtype=bool))
-        scores = scores + _bias(keep, query)
+        bias = _bias(xp.tril(xp.ones((L, S), dtype=bool)), query)
     elif attn_mask is not None:
-        if attn_mask.dtype == DT.bool_:
-            scores = scores + _bias(attn_mask._data, query)
-        else:
-            scores = scores + attn_mask
-    weights = SafeSoftmax.apply(scores)
+        bias = _bias(attn_mask._data, query) if attn_mask.dtype == DT.bool_ else attn_mask
+    if (bias is not None and bias.requires_grad) or 0 in query.shape or 0 in key.shape \
+            or 0 in value.shape:
+        return _composite_attention(query, key, value, bias, scale, dropout_p)
+    factor = None
     if dropout_p > 0:
-        weights = dropout(weights, dropout_p, True)
-    return weights.matmul(value)
+        if dropout_p >= 1:
+            return _composite_attention(query, key, value, bias, scale, dropout_p)
+        shape = np.broadcast_shapes(tuple(query.shape[:-1]) + (S,),
+                                    tuple(key.shape[:-2]) + (L, S),
+                                    () if bias is None else tuple(bias.shape))
+        xp = get_xp(query._data)
+        keep = R.rng(None).random(shape) >= dropout_p
+        factor = xp.asarray(keep / (1 - dropout_p), dtype=query._data.dtype)
+    return _Attention.apply(query, key, value, bias, scale, factor)
 
 
 # ---- multi-head attention ------------------------------------------------------------------
@@ -227,11 +332,6 @@ def _check_mha_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
     )
 
 
-def _linear(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-    out = x.matmul(w.t())
-    return out if b is None else out + b
-
-
 def multi_head_attention_forward(
     query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
     in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
@@ -304,14 +404,14 @@ def multi_head_attention_forward(
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
         w_q, w_k, w_v = in_proj_weight.chunk(3)
     if not use_separate_proj_weight and query is key and key is value:
-        q, k, v = _linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+        q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
     else:
-        q = _linear(query, w_q, b_q)
+        q = linear(query, w_q, b_q)
         if key is value and not use_separate_proj_weight:
             kv_b = None if in_proj_bias is None else cat([b_k, b_v])
-            k, v = _linear(key, cat([w_k, w_v]), kv_b).chunk(2, -1)
+            k, v = linear(key, cat([w_k, w_v]), kv_b).chunk(2, -1)
         else:
-            k, v = _linear(key, w_k, b_k), _linear(value, w_v, b_v)
+            k, v = linear(key, w_k, b_k), linear(value, w_v, b_v)
 
     if attn_mask is not None:
         if attn_mask.dim() == 2:
@@ -377,7 +477,7 @@ def multi_head_attention_forward(
             weights = dropout(weights, dropout_p)
         out = weights.matmul(v)
         out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(1)
@@ -394,7 +494,7 @@ def multi_head_attention_forward(
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)
     return out, None
