@@ -137,6 +137,18 @@ def test_sdpa_dropout_train():
     assert not np.allclose(a.numpy(), F.scaled_dot_product_attention(q, k, v).numpy())
 
 
+def test_sdpa_dropout_backward_paths_agree():
+    """The fused op's array backward and its create_graph backward use the same dropout mask."""
+    q, k, v = (ember.from_numpy(rand(2, 5, 4, seed=s)).requires_grad_() for s in range(3))
+    ember.manual_seed(1)
+    out = ember.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+    w = ember.from_numpy(rand(2, 5, 4, seed=7))
+    fast = ember.autograd.grad((out * w).sum(), (q, k, v), retain_graph=True)
+    graph = ember.autograd.grad((out * w).sum(), (q, k, v), create_graph=True)
+    for a, b in zip(fast, graph):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_sdpa_errors():
     q, k, v = rand(2, 3, 4), rand(2, 5, 4, seed=1), rand(2, 5, 4, seed=2)
     for fn, args in [
@@ -151,6 +163,8 @@ def test_sdpa_errors():
             q, k, v, attn_mask=t.zeros(4, 5, dtype=t.float64)), (q, k, v)),
         (lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(
             q, k, v, attn_mask=t.zeros(3, 5, dtype=t.bool), is_causal=True), (q, k, v)),
+        (lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(  # more batch dims
+            q, k, v, attn_mask=t.zeros(3, 2, 3, 5)), (q, k, v)),
     ]:
         check_raises(fn, *args)
 

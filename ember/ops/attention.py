@@ -89,15 +89,18 @@ def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
             f"{_dtype_name(query.dtype)} instead."
         )
     if attn_mask is not None:
-        scores = (*query.shape[:-1], key.shape[-2])
+        scores = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])) + (
+            query.shape[-2], key.shape[-2])
         try:
-            np.broadcast_shapes(tuple(attn_mask.shape), scores)
+            shape = np.broadcast_shapes(tuple(attn_mask.shape), scores)
         except ValueError:
+            shape = None
+        if shape != scores:
             raise RuntimeError(
                 f"scaled_dot_product_attention: attn_mask of shape {list(attn_mask.shape)} "
                 f"does not broadcast to the attention scores' shape {list(scores)} "
                 "(..., L, S)"
-            ) from None
+            )
 
 
 def _bias(keep, like: Tensor) -> Tensor:
@@ -140,10 +143,7 @@ class _Attention(Op):
         s = xp.matmul(q, xp.swapaxes(k, -1, -2))
         s *= s.dtype.type(scale)
         if bias is not None:
-            if np.broadcast_shapes(s.shape, bias.shape) == s.shape:
-                s += bias
-            else:
-                s = s + bias
+            s += bias
         _np_softmax_(s)
         w = s if factor is None else s * factor
         out = xp.matmul(w, v)
