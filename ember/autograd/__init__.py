@@ -1,7 +1,7 @@
 """``ember.autograd``: backward, grad, custom Functions, grad modes and gradient checks."""
 from __future__ import annotations
 
-from ember.autograd import graph
+from ember.autograd import engine, graph
 from ember.autograd.engine import run_backward
 from ember.autograd.grad_mode import (
     enable_grad,
@@ -133,9 +133,17 @@ class _VariableMeta(type):
         return isinstance(other, Tensor)
 
 
+class _ExecutionEngine:
+    """``Variable._execution_engine``: where PyTorch code queues end-of-backward callbacks."""
+
+    queue_callback = staticmethod(engine.queue_callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """The pre-1.0 wrapper, kept for old code: ``Variable(t, requires_grad=True)`` is a detached
     alias of ``t`` (every tensor is a Variable)."""
+
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
         from ember._tensor import Tensor

@@ -55,14 +55,39 @@ def _needed(roots, deps: dict, targets) -> set:
     return needed
 
 
+_callbacks: list | None = None  # what queue_callback added during the running backward
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the running backward pass has walked its whole graph (PyTorch's
+    ``Variable._execution_engine.queue_callback``: DDP waits for its all-reduces there)."""
+    if _callbacks is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _callbacks.append(callback)
+
+
 def run_backward(outputs, grads, retain_graph: bool, create_graph: bool, inputs=None,
                  capture: bool = False):
-    """Backpropagate ``grads`` from ``outputs``.
+    """Backpropagate ``grads`` from ``outputs``, then run the queued callbacks in order.
 
     With ``capture`` the gradients of ``inputs`` are returned instead of accumulated into
     ``.grad`` (``autograd.grad``); otherwise they go to the leaves' ``.grad`` (only to
     ``inputs`` when given).
     """
+    global _callbacks
+    outer, _callbacks = _callbacks, []
+    try:
+        captured = _walk(outputs, grads, retain_graph, create_graph, inputs, capture)
+        i = 0
+        while i < len(_callbacks):  # a callback may queue another
+            _callbacks[i]()
+            i += 1
+        return captured
+    finally:
+        _callbacks = outer
+
+
+def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, capture: bool):
     roots = {}
     buffers: dict = {}
     for t, g in zip(outputs, grads):

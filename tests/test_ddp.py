@@ -1,0 +1,58 @@
+"""DistributedDataParallel and the engine callback it relies on.
+
+The multi-rank checks run in one worker script per world size (tests/ddp_worker.py, started
+with mpiexec -n 2 and -n 4): DDP training on the split batch must end with the parameters of
+one process trained on the whole batch (float64, 1e-10) for an MLP, a CNN with BatchNorm and
+an LSTM, and no_sync accumulation must equal a larger batch.
+"""
+import pytest
+import torch
+
+import ember
+
+
+def test_queue_callback_runs_after_the_whole_backward_as_in_torch():
+    logs = {}
+    for T in (torch, ember):
+        a = T.ones(3, requires_grad=True)
+        b = T.ones(2, requires_grad=True)
+        log = []
+
+        def hook(p, name, T=T, log=log, a=a, b=b):
+            log.append(name)
+            T.autograd.Variable._execution_engine.queue_callback(
+                lambda: log.append(("callback", name, a.grad is not None and b.grad is not None)))
+
+        a.register_post_accumulate_grad_hook(lambda p, hook=hook: hook(p, "a"))
+        b.register_post_accumulate_grad_hook(lambda p, hook=hook: hook(p, "b"))
+        ((a * 2).sum() + (b * 3).sum()).backward()
+        logs[T.__name__] = log
+    assert logs["ember"] == logs["torch"]
+
+
+def test_queue_callback_outside_backward_raises_as_torch():
+    with pytest.raises(RuntimeError) as t_err:
+        torch.autograd.Variable._execution_engine.queue_callback(lambda: None)
+    with pytest.raises(RuntimeError) as e_err:
+        ember.autograd.Variable._execution_engine.queue_callback(lambda: None)
+    assert str(e_err.value) == str(t_err.value)
+
+
+def test_queue_callback_may_queue_another_and_belongs_to_the_inner_backward():
+    x = ember.ones(2, requires_grad=True)
+    log = []
+
+    def inner(_):
+        y = ember.ones(1, requires_grad=True)
+        y.register_post_accumulate_grad_hook(
+            lambda _: ember.autograd.Variable._execution_engine.queue_callback(
+                lambda: log.append("inner")))
+        with ember.enable_grad():
+            (y * 2).sum().backward()  # a nested backward runs its own callbacks when it ends
+        ember.autograd.Variable._execution_engine.queue_callback(
+            lambda: (log.append("outer"), ember.autograd.Variable._execution_engine
+                     .queue_callback(lambda: log.append("chained"))))
+
+    x.register_post_accumulate_grad_hook(inner)
+    (x * 3).sum().backward()
+    assert log == ["inner", "outer", "chained"]
