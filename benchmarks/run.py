@@ -1,8 +1,13 @@
-"""The benchmark runner: interleaved ember/torch timing, memory, the table and the result files."""
+"""The benchmark runner: ember and torch in separate worker processes, driven in turn.
+
+This process imports neither framework.  For each step workload it asks a persistent ember
+worker and a persistent torch worker (``benchmarks/worker.py``) to build it from the same NumPy
+arrays, then alternates rounds between them (A B, B A, A B, ...), each round a few steps timed
+one by one, so both see the same machine conditions; the figure is the median step time.
+"""
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -11,179 +16,178 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import torch
-
-import ember
-from benchmarks.workloads import WORKLOADS, Skip
+from benchmarks.worker import MALLOC_TUNABLES, THREADS
+from benchmarks.workloads import WORKLOADS
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-THREADS = 2
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-# ---------------------------------------------------------------- measurement helpers
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, **extra)
+    for var in THREAD_VARS:
+        env.setdefault(var, str(THREADS))
+    return env
 
-def interleaved(fns: dict[str, Callable[[], object]], iters: int, warmup: int,
-                budget_s: float) -> dict[str, float]:
-    """Median seconds per call of each function, called in turn (A B A B ...) after warm-up.
 
-    Stops early (after at least 3 rounds) once ``budget_s`` is spent, so slow workloads stay
-    bounded; the number of rounds done is returned under ``"iters"``.
+class Worker:
+    """A ``benchmarks.worker`` process for one framework, spoken to in JSON lines."""
+
+    def __init__(self, framework: str) -> None:
+        self.framework = framework
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", framework], cwd=REPO, env=child_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **req) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.framework} worker exited (code {self.proc.wait()}) "
+                               f"on {req}; its stderr is above")
+        ans = json.loads(line)
+        if "error" in ans:
+            raise RuntimeError(f"{self.framework} worker, {req}:\n{ans['error']}")
+        return ans
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+class Pool:
+    """One lazily started worker per framework, kept for the whole run."""
+
+    def __init__(self) -> None:
+        self.workers: dict[str, Worker] = {}
+
+    def __getitem__(self, framework: str) -> Worker:
+        if framework not in self.workers:
+            self.workers[framework] = Worker(framework)
+        return self.workers[framework]
+
+    def close(self) -> None:
+        for w in self.workers.values():
+            w.close()
+        self.workers.clear()
+
+
+# ---------------------------------------------------------------- measurement
+
+def interleaved_rounds(workers: list[Worker], warm_s: dict[str, float], quick: bool
+                       ) -> dict[str, list[float]]:
+    """Per-step times of each worker, taken in alternating rounds of about ``round_s`` each.
+
+    Each round runs k steps in one worker (k from its warm-up time), then k in the next; the
+    order flips every round.  Stops after ``budget_s`` once ``min_rounds`` are done.
     """
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    gc.collect()
+    round_s, budget_s, min_rounds, max_rounds = (0.1, 1.0, 2, 4) if quick else (0.25, 20.0, 6, 40)
+    ks = {w.framework: max(1, min(500, round(round_s / max(warm_s[w.framework], 1e-7))))
+          for w in workers}
+    times: dict[str, list[float]] = {w.framework: [] for w in workers}
     start = time.perf_counter()
-    for i in range(iters):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-        if i >= 2 and time.perf_counter() - start > budget_s:
+    for r in range(max_rounds):
+        for w in (workers if r % 2 == 0 else workers[::-1]):
+            times[w.framework] += w.ask(cmd="run", k=ks[w.framework])["times"]
+        if r + 1 >= min_rounds and time.perf_counter() - start > budget_s:
             break
-    out = {k: statistics.median(v) for k, v in times.items()}
-    out["iters"] = len(times[next(iter(fns))])
-    return out
+    return times
 
 
-def traced_peak(step: Callable[[], None]) -> int:
-    """Bytes tracemalloc sees at the peak of one step, above the level before it.
-
-    NumPy reports its array buffers to tracemalloc, so for ember this covers the arrays of the
-    forward, the graph and the backward (plus Python objects); torch's allocator is invisible
-    to it, which is why torch is measured only by resident memory (``rss_peak``).
-    """
-    tracemalloc.start()
-    try:
-        step()
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        step()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
-def _status_kib(field: str) -> int:
-    return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
-
-
-def probe_memory(name: str, framework: str) -> dict:
-    """Run in a fresh process: peak resident memory of building the workload and 3 steps.
-
-    A first instance is built, stepped once and dropped, so the libraries' one-time set-up
-    (thread pools, kernels' caches) is not counted; then the peak (VmHWM) is reset through
-    /proc/self/clear_refs and a second instance is built and stepped 3 times.  The figure is
-    that peak above the RSS before it: model, inputs, optimizer state, activations and
-    gradients (heap memory freed by the first instance and reused is not counted); Linux only.
-    """
-    t = ember if framework == "ember" else torch
-    WORKLOADS[name].build(t)()
-    gc.collect()
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError as e:
-        return {"rss_peak_bytes": None, "why": f"cannot reset the RSS peak: {e}"}
-    base = _status_kib("VmRSS")
-    step = WORKLOADS[name].build(t)
-    for _ in range(3):
-        step()
-    return {"rss_peak_bytes": (_status_kib("VmHWM") - base) * 1024}
-
-
-def rss_peak(name: str, framework: str) -> int | None:
-    cmd = [sys.executable, "-m", "benchmarks", "--probe-memory", name, "--framework", framework]
-    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+def memory_peak(name: str, framework: str) -> dict:
+    """Run ``worker.memory_probe`` in a fresh process (malloc tuned, see its docstring)."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", framework, "--memory", name]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False,
+                         env=child_env(GLIBC_TUNABLES=MALLOC_TUNABLES))
     if res.returncode != 0:
-        print(f"  memory probe {name}/{framework} failed: {res.stderr.strip()[-300:]}")
-        return None
-    return json.loads(res.stdout.strip().splitlines()[-1])["rss_peak_bytes"]
+        return {"error": res.stderr.strip()[-500:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run_steps(pool: Pool, name: str, quick: bool, memory: bool) -> list[dict]:
+    w = WORKLOADS[name]
+    workers = [pool[f] for f in w.frameworks]
+    built = {wk.framework: wk.ask(cmd="build", name=name, warmup=1 if quick else 3)
+             for wk in workers}
+    skipped = {f: b["skip"] for f, b in built.items() if "skip" in b}
+    if skipped:
+        return [{"workload": name, "what": w.doc,
+                 "skipped": "; ".join(f"{f}: {s}" for f, s in skipped.items())}]
+    times = interleaved_rounds(workers, {f: b["warm_s"] for f, b in built.items()}, quick)
+    med = {f: statistics.median(v) for f, v in times.items()}
+    row = {"workload": name, "what": w.doc, "steps": {f: len(v) for f, v in times.items()},
+           "ember_s": med["ember"], "torch_s": med["torch"], "ratio": med["ember"] / med["torch"],
+           "spread": {f: _iqr(v) / med[f] for f, v in times.items()},
+           "first_value": {f: b["first"] for f, b in built.items()}}
+    if "numpy" in med:
+        flop = 2 * int(name.split("_")[1]) ** 3
+        row["numpy_s"] = med["numpy"]
+        row["gflops"] = {f: flop / s / 1e9 for f, s in med.items()}
+        row["ember_vs_numpy"] = med["numpy"] / med["ember"]
+    if w.training and memory:
+        mem = {f: memory_peak(name, f) for f in ("ember", "torch")}
+        row["memory"] = mem
+        peaks = [mem[f].get("peak_bytes") for f in ("ember", "torch")]
+        if None not in peaks and peaks[1] > 0:
+            row["memory_ratio"] = peaks[0] / peaks[1]
+    return [row]
+
+
+def _iqr(v: list[float]) -> float:
+    q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0]] * 3
+    return q[2] - q[0]
 
 
 def wall(cmd: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, env=child_env())
     return time.perf_counter() - t0
 
 
-# ---------------------------------------------------------------- workloads
-
-def run_steps(name: str, quick: bool) -> list[dict]:
-    w = WORKLOADS[name]
-    try:
-        steps = {"ember": w.build(ember), "torch": w.build(torch)}
-    except Skip as e:
-        return [{"workload": name, "skipped": str(e)}]
-    iters = w.quick_iters if quick else w.iters
-    res = interleaved(steps, iters, warmup=1 if quick else 3, budget_s=5 if quick else 30)
-    row = {"workload": name, "what": w.doc, "iters": res["iters"], "ember_s": res["ember"],
-           "torch_s": res["torch"], "ratio": res["ember"] / res["torch"],
-           "ember_traced_peak_bytes": traced_peak(steps["ember"])}
-    if not quick:
-        row["ember_rss_peak_bytes"] = rss_peak(name, "ember")
-        row["torch_rss_peak_bytes"] = rss_peak(name, "torch")
-    return [row]
+def interleaved_walls(cmds: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {k: [] for k in cmds}
+    keys = list(cmds)
+    for r in range(rounds):
+        for k in (keys if r % 2 == 0 else keys[::-1]):
+            out[k].append(wall(cmds[k]))
+    return out
 
 
-def _matmul_fns(a: np.ndarray, b: np.ndarray) -> dict[str, Callable[[], object]]:
-    ea, eb, ta, tb = ember.tensor(a), ember.tensor(b), torch.tensor(a), torch.tensor(b)
-    return {"ember": lambda: ea @ eb, "torch": lambda: ta @ tb, "numpy": lambda: a @ b}
+def _wall_row(name: str, what: str, cmds: dict[str, list[str]], rounds: int) -> list[dict]:
+    t = interleaved_walls(cmds, rounds)
+    med = {k: statistics.median(v) for k, v in t.items()}
+    return [{"workload": name, "what": what, "steps": {k: len(v) for k, v in t.items()},
+             "ember_s": med["ember"], "torch_s": med["torch"],
+             "ratio": med["ember"] / med["torch"]}]
 
 
-def run_matmul(quick: bool) -> list[dict]:
-    rows = []
-    for n in (1024, 2048):
-        rng = np.random.default_rng(0)
-        a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-        res = interleaved(_matmul_fns(a, b), 3 if quick else (20 if n == 1024 else 10), warmup=1,
-                          budget_s=5 if quick else 20)
-        flop = 2 * n ** 3
-        rows.append({
-            "workload": f"matmul_{n}", "what": f"float32 {n}x{n} @ {n}x{n}",
-            "iters": res["iters"], "ember_s": res["ember"], "torch_s": res["torch"],
-            "numpy_s": res["numpy"], "ratio": res["ember"] / res["torch"],
-            "gflops": {k: flop / res[k] / 1e9 for k in ("ember", "torch", "numpy")}})
-    return rows
-
-
-def run_import(quick: bool) -> list[dict]:
+def run_import(pool: Pool, quick: bool, memory: bool) -> list[dict]:
     cmds = {k: [sys.executable, "-c", f"import {k}"] for k in ("ember", "torch")}
-    res = interleaved({k: (lambda c=c: wall(c)) for k, c in cmds.items()}, 2 if quick else 5,
-                      warmup=1, budget_s=60)
-    return [{"workload": "import", "what": "wall time of python -c 'import X' (subprocess)",
-             "iters": res["iters"], "ember_s": res["ember"], "torch_s": res["torch"],
-             "ratio": res["ember"] / res["torch"]}]
+    wall(cmds["torch"])  # warm the file cache
+    return _wall_row("import", "wall time of python -c 'import X' (subprocess)", cmds,
+                     2 if quick else 5)
 
 
-def run_demo(quick: bool) -> list[dict]:
+def run_demo(pool: Pool, quick: bool, memory: bool) -> list[dict]:
     epochs = ["--epochs", "1", "--target", "0"] if quick else []
     cmds = {"ember": [sys.executable, "-m", "ember.examples.train", *epochs],
             "torch": [sys.executable, "-m", "benchmarks.torch_train", *epochs]}
-    res = interleaved({k: (lambda c=c: wall(c)) for k, c in cmds.items()}, 1 if quick else 3,
-                      warmup=0, budget_s=120)
-    return [{"workload": "demo", "what": "wall time of python -m ember.examples.train vs the "
-             "same loop in torch (benchmarks/torch_train.py)" + (", 1 epoch" if quick else ""),
-             "iters": res["iters"], "ember_s": res["ember"], "torch_s": res["torch"],
-             "ratio": res["ember"] / res["torch"]}]
+    what = ("wall time of python -m ember.examples.train vs the same loop in torch "
+            "(benchmarks/torch_train.py)" + (", 1 epoch" if quick else ", 10 epochs"))
+    return _wall_row("demo", what, cmds, 1 if quick else 3)
 
 
-def _steps(name: str) -> Callable[[bool], list[dict]]:
-    return lambda quick: run_steps(name, quick)
-
-
-RUNNERS: dict[str, Callable[[bool], list[dict]]] = {
-    "mlp_train": _steps("mlp_train"), "cnn_train": _steps("cnn_train"),
-    "inference": _steps("inference"), "matmul": run_matmul,
-    "op_overhead": _steps("op_overhead"), "import": run_import, "demo": run_demo,
-}
-RUNNERS.update({n: _steps(n) for n in WORKLOADS if n not in RUNNERS})
+RUNNERS: dict[str, Callable[[Pool, bool, bool], list[dict]]] = {
+    n: (lambda pool, quick, memory, n=n: run_steps(pool, n, quick, memory)) for n in WORKLOADS}
+RUNNERS.update({"import": run_import, "demo": run_demo})
+WALL_RUNNERS = ("import", "demo")
 
 
 # ---------------------------------------------------------------- reporting
@@ -194,16 +198,10 @@ def machine() -> dict:
         cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
     except (OSError, AttributeError):
         pass
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
-    except (KeyError, TypeError):
-        blas = "unknown"
     return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "platform": platform.platform(),
-            "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
+            "python": platform.python_version(), "platform": platform.platform(),
+            "threads": {v: child_env()[v] for v in THREAD_VARS},
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def _time(s: float | None) -> str:
@@ -215,12 +213,28 @@ def _time(s: float | None) -> str:
     return f"{s * 1e9:.3g} ns"
 
 
-def _mib(b: int | None) -> str:
-    return "-" if b is None else f"{b / 2 ** 20:.1f}"
+def _mib(m: dict | None) -> str:
+    if not m or m.get("peak_bytes") is None:
+        return "-"
+    return f"{m['peak_bytes'] / 2 ** 20:.1f}"
 
 
-HEADER = ["workload", "ember", "torch", "ember/torch", "ember traced MiB", "ember RSS MiB",
-          "torch RSS MiB", "note"]
+HEADER = ["workload", "ember", "torch", "ember/torch", "ember MiB", "torch MiB",
+          "memory ember/torch", "note"]
+
+
+def _note(r: dict) -> str:
+    parts = [", ".join(f"{f} {n}" for f, n in r["steps"].items()) + " steps"]
+    if "gflops" in r:
+        g = r["gflops"]
+        parts.append("GFLOP/s " + ", ".join(f"{f} {v:.0f}" for f, v in g.items())
+                     + f"; ember/numpy GFLOP/s {r['ember_vs_numpy']:.2f}")
+    first = r.get("first_value", {})
+    if first.get("ember") is not None and first.get("torch") is not None:
+        e, t = first["ember"], first["torch"]
+        if abs(e - t) > 1e-3 * max(1.0, abs(t)):
+            parts.append(f"FIRST LOSS DIFFERS: ember {e:.6g}, torch {t:.6g}")
+    return "; ".join(parts)
 
 
 def table_rows(rows: list[dict]) -> list[list[str]]:
@@ -229,15 +243,11 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
         if "skipped" in r:
             out.append([r["workload"], "-", "-", "-", "-", "-", "-", f"skipped: {r['skipped']}"])
             continue
-        note = f"{r['iters']} iters"
-        if "gflops" in r:
-            g = r["gflops"]
-            note += f"; GFLOP/s ember {g['ember']:.0f}, torch {g['torch']:.0f}, " \
-                    f"numpy {g['numpy']:.0f}"
-        out.append([r["workload"], _time(r["ember_s"]), _time(r["torch_s"]),
-                    f"{r['ratio']:.2f}", _mib(r.get("ember_traced_peak_bytes")),
-                    _mib(r.get("ember_rss_peak_bytes")), _mib(r.get("torch_rss_peak_bytes")),
-                    note])
+        mem = r.get("memory", {})
+        ratio = r.get("memory_ratio")
+        out.append([r["workload"], _time(r["ember_s"]), _time(r["torch_s"]), f"{r['ratio']:.2f}",
+                    _mib(mem.get("ember")), _mib(mem.get("torch")),
+                    "-" if ratio is None else f"{ratio:.2f}", _note(r)])
     return out
 
 
@@ -249,20 +259,25 @@ def text_table(rows: list[list[str]]) -> str:
 
 
 METHOD = """\
-Times are the median seconds per iteration, with ember and torch called in turn (A B A B ...)
-in one process after warm-up; torch runs with torch.set_num_threads(2) and NumPy's BLAS with
-OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS=2 (unless already set).  ember/torch > 1
-means ember is slower.  Memory: "ember traced" is tracemalloc's peak during one step above the
-level before it (NumPy reports its buffers to tracemalloc); "RSS" is the peak resident memory
-(VmHWM, reset through /proc/self/clear_refs) of building the workload and running 3 steps,
-above the RSS before, each framework in its own fresh process where one instance was already
-built, stepped and dropped, so one-time library set-up is not counted (full runs only, not
---quick).  import and demo are wall times of subprocesses."""
+Each framework runs in its own persistent worker process (benchmarks/worker.py) that imports
+only that framework, so torch's OpenMP threads (which spin after each parallel region) and
+NumPy's OpenBLAS threads never compete inside one process.  Both workers build the workload
+from the same seeded NumPy parameters and data (the first step's loss is compared), run a
+warm-up, then are driven in alternating rounds (ember, torch, torch, ember, ...), each round a
+few steps of about 0.25 s timed one by one; the figure is the median step time and ember/torch
+> 1 means ember is slower.  Threads: OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS
+= 2 (unless already set) and torch.set_num_threads(2).
 
-
-LOAD_NOTE = ("The load averages under Machine show whether other processes shared the CPU "
-             "during the run; when they exceed the core count the times are noisy, torch's "
-             "OpenMP threads suffering most.")
+Memory (training workloads): in a fresh process per framework, with glibc's malloc told to map
+every block of 64 KiB or more on its own and return it when freed
+(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072, so the
+resident set follows the live arrays of both frameworks instead of keeping freed pages), one
+instance is built, stepped twice and dropped (one-time library set-up is not counted), a second
+is built, the resident-set peak (VmHWM) is reset through /proc/self/clear_refs, and 3 steps
+run.  "MiB" is that peak above the resident set before the steps: activations, saved tensors,
+gradients, optimizer state and temporaries (not the model's parameters nor the inputs);
+--quick skips it unless --memory is given.
+import and demo are wall times of subprocesses, also alternated."""
 
 
 def markdown(rows: list[dict], info: dict, quick: bool) -> str:
@@ -275,40 +290,42 @@ def markdown(rows: list[dict], info: dict, quick: bool) -> str:
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(rows)]
     lines += ["", "## Workloads", ""]
     lines += [f"- `{r['workload']}`: {r.get('what', r.get('skipped'))}" for r in rows]
-    lines += ["", "## Method", "", METHOD, "", LOAD_NOTE, ""]
+    lines += ["", "## Method", "", METHOD, ""]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description="ember vs PyTorch")
-    p.add_argument("--quick", action="store_true", help="few iterations (a smoke run)")
+    p.add_argument("--quick", action="store_true",
+                   help="few steps and no memory probes unless --memory (a smoke run)")
+    p.add_argument("--memory", action="store_true", help="probe memory also with --quick")
     p.add_argument("--only", action="append", choices=sorted(RUNNERS), metavar="NAME",
                    help=f"run only this workload (repeatable): {', '.join(RUNNERS)}")
     p.add_argument("--out", type=Path, default=HERE, help="folder for results.json/.md")
-    p.add_argument("--probe-memory", metavar="NAME", help=argparse.SUPPRESS)
-    p.add_argument("--framework", choices=["ember", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    torch.set_num_threads(THREADS)
-    if args.probe_memory:
-        print(json.dumps(probe_memory(args.probe_memory, args.framework)))
-        return 0
 
     info = machine()
     print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    pool = Pool()
     rows: list[dict] = []
-    for name in args.only or RUNNERS:
-        print(f"running {name} ...", flush=True)
-        new = RUNNERS[name](args.quick)
-        for r in new:
-            if "skipped" in r:
-                print(f"  {r['workload']} skipped: {r['skipped']}")
-        rows += new
+    try:
+        for f in ("ember", "torch"):
+            info[f] = pool[f].ask(cmd="info")
+        for name in args.only or RUNNERS:
+            print(f"running {name} ...", flush=True)
+            if name in WALL_RUNNERS:
+                pool.close()  # idle workers' threads must not share the CPU with the subprocesses
+            new = RUNNERS[name](pool, args.quick, args.memory or not args.quick)
+            print(text_table(table_rows(new)).splitlines()[-1], flush=True)
+            rows += new
+    finally:
+        pool.close()
     print(text_table(table_rows(rows)))
-    info["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    busy = max(info["load_average_1min_at_start"], info["load_average_1min_at_end"])
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    busy = max(info["load_average_at_start"][0], info["load_average_at_end"][0])
     if busy > info["usable_cores"]:
         print(f"warning: load average {busy} > {info['usable_cores']} cores: other processes "
-              "competed for the CPU, so these times are noisy (torch's OpenMP threads most)")
+              "competed for the CPU, so these times are noisy")
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"machine": info, "quick": args.quick, "method": METHOD, "results": rows}
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -7,14 +7,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_benchmarks_quick_op_overhead(tmp_path):
-    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--only", "op_overhead",
-           "--out", str(tmp_path)]
-    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+def test_benchmarks_quick(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--memory", "--only", "mlp_train",
+           "--only", "op_overhead", "--out", str(tmp_path)]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
     assert res.returncode == 0, res.stderr
     out = json.loads((tmp_path / "results.json").read_text())
-    (row,) = out["results"]
-    assert row["workload"] == "op_overhead"
-    assert row["ratio"] > 0 and row["ratio"] == row["ember_s"] / row["torch_s"]
-    assert out["machine"]["torch_threads"] == 2
-    assert "| op_overhead |" in (tmp_path / "results.md").read_text()
+    mlp, op = out["results"]
+    assert [mlp["workload"], op["workload"]] == ["mlp_train", "op_overhead"]
+    assert op["ratio"] > 0 and op["ratio"] == op["ember_s"] / op["torch_s"]
+    # both frameworks computed the same first loss from the same NumPy weights and data
+    first = mlp["first_value"]
+    assert abs(first["ember"] - first["torch"]) < 1e-4 * abs(first["torch"])
+    assert mlp["memory"]["ember"]["peak_bytes"] > 0 and mlp["memory_ratio"] > 0
+    assert out["machine"]["torch"]["threads"] == 2
+    md = (tmp_path / "results.md").read_text()
+    assert "| mlp_train |" in md and "| op_overhead |" in md
