@@ -82,10 +82,45 @@ def _running_max(xp, x, out_shape, first, candidates):
     return m, idx
 
 
+def _tiled_max(xp, x, k, out):
+    """Max pooling over non-overlapping windows that tile the input (stride == kernel, no
+    padding or dilation): the window elements are strided views of one reshape, reduced with
+    ``maximum``; each index is the first position equal to the maximum.  None when a maximum
+    is NaN (PyTorch then reports the last NaN: the general path handles it)."""
+    nd = len(k)
+    spatial = x.shape[2:]
+    crop = x[(Ellipsis,) + tuple(slice(0, o * kk) for o, kk in zip(out, k))]
+    tiles = crop.reshape(x.shape[:2] + tuple(v for o, kk in zip(out, k) for v in (o, kk)))
+    views = [tiles[(slice(None), slice(None)) + tuple(v for i in pos for v in (slice(None), i))]
+             for pos in product(*(range(kk) for kk in k))]
+    m = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(m, v, out=m)
+    if x.dtype.kind == "f" and xp.isnan(m).any():
+        return None
+    # the first window position p whose value equals the max, by arithmetic (a masked copy
+    # mispredicts a branch per element): local = ne_0 * (1 + ne_1 * (1 + ...)), ne_p = v_p != m
+    local = xp.zeros(m.shape, np.min_scalar_type(-len(views)))
+    for v in views[-2::-1]:
+        local += 1
+        local *= v != m
+    offsets = xp.asarray([_flat_index(pos, spatial) for pos in product(*(range(kk) for kk in k))])
+    starts = [(xp.arange(o) * kk).reshape((o,) + (1,) * (nd - 1 - j))
+              for j, (o, kk) in enumerate(zip(out, k))]
+    idx = offsets.take(local)
+    idx += _flat_index(starts, spatial)
+    return m, idx
+
+
 def _max_pool_array(xp, x, cfg):
     k, stride, pad, dil, out = cfg
     nd = len(k)
     spatial = x.shape[2:]
+    if (tuple(stride) == tuple(k) and all(d == 1 for d in dil) and not any(pad)
+            and all(o * kk <= n for o, kk, n in zip(out, k, spatial))):
+        tiled = _tiled_max(xp, x, k, out)
+        if tiled is not None:
+            return tiled
     xpad = _padded(xp, x, _pad_hi(spatial, k, stride, pad, dil, out), _lowest(x.dtype))
     starts = [(xp.arange(o) * s - p).reshape((o,) + (1,) * (nd - 1 - j))
               for j, (o, s, p) in enumerate(zip(out, stride, pad))]
