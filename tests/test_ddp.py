@@ -5,10 +5,18 @@ with mpiexec -n 2 and -n 4): DDP training on the split batch must end with the p
 one process trained on the whole batch (float64, 1e-10) for an MLP, a CNN with BatchNorm and
 an LSTM, and no_sync accumulation must equal a larger batch.
 """
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 import ember
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_queue_callback_runs_after_the_whole_backward_as_in_torch():
@@ -56,3 +64,41 @@ def test_queue_callback_may_queue_another_and_belongs_to_the_inner_backward():
     x.register_post_accumulate_grad_hook(inner)
     (x * 3).sum().backward()
     assert log == ["inner", "outer", "chained"]
+
+
+def _mpiexec() -> str:
+    pytest.importorskip("mpi4py", reason="DDP tests need mpi4py (pip install -e '.[distributed]')")
+    path = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    path = path if os.path.exists(path) else shutil.which("mpiexec")
+    if path is None:
+        pytest.skip("DDP tests need mpiexec (pip install mpich)")
+    return path
+
+
+def _run_ranks(n: int, *args: str, timeout: float = 120) -> str:
+    """Run ``python args`` on ``n`` ranks; the job's output, or a failure with it."""
+    cmd = [_mpiexec(), "-n", str(n), sys.executable, *args]
+    try:
+        res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                             check=False)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{' '.join(cmd)} did not finish in {timeout} s:\n{e.stdout}\n{e.stderr}")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    return out
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_ddp_training_equals_one_process_on_the_whole_batch(world):
+    out = _run_ranks(world, "tests/ddp_worker.py")
+    for check in ("api", "mlp", "cnn+batchnorm", "lstm", "no_sync", "find_unused_parameters",
+                  "unused parameter error", "all"):
+        assert f"ok {check}" in out, out
+
+
+def test_training_demo_distributed_over_2_ranks(tmp_path):
+    out = _run_ranks(2, "-m", "ember.examples.train", "--distributed", "--epochs", "1",
+                     "--target", "0.8", "--out", str(tmp_path))
+    assert out.count("Epoch 1/1") == 1 and "on 2 processes" in out, out  # rank 0 prints
+    state = ember.load(tmp_path / "model.pt")
+    assert sorted(state) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]

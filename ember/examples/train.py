@@ -6,6 +6,13 @@ Options: ``--model mlp|cnn``, ``--dataset digits|fashion-mnist`` (Debian's
 ``--seed``, ``--workers``, ``--out FOLDER`` (checkpoint ``model.pt``, loadable by ``torch.load``,
 and ``curves.png`` when matplotlib is installed).
 
+``--distributed``: the same training, data-parallel over the processes of an MPI job
+(``python -m ember.distributed.run --nproc-per-node 2 -m ember.examples.train --distributed`` or
+``mpiexec -n 2 python -m ember.examples.train --distributed``): each rank trains a
+DistributedDataParallel replica on its DistributedSampler share of every batch
+(``--batch-size`` stays the global batch), evaluates its share of the test set, and only rank 0
+prints, plots and saves.
+
 It is the PyTorch training loop of the seed chapter, unchanged but for the import: a model,
 a loss, an optimizer and a DataLoader, then ``zero_grad / forward / backward / step``.
 """
@@ -19,7 +26,7 @@ import ember as torch
 from ember import nn
 from ember.datasets import Digits, FashionMNIST
 from ember.transforms import Compose, Normalize, ToTensor
-from ember.utils.data import DataLoader
+from ember.utils.data import DataLoader, DistributedSampler, Subset
 
 
 class Net(nn.Module):
@@ -51,7 +58,8 @@ class ConvNet(nn.Module):
         return nn.functional.log_softmax(self.fc(torch.flatten(self.features(x), 1)), dim=1)
 
 
-def evaluate(model: nn.Module, loader: DataLoader) -> float:
+def evaluate(model: nn.Module, loader: DataLoader, distributed: bool = False) -> float:
+    """Test accuracy; with ``distributed`` each rank counts its share and the counts are summed."""
     model.eval()
     correct = total = 0
     with torch.no_grad():
@@ -59,7 +67,17 @@ def evaluate(model: nn.Module, loader: DataLoader) -> float:
             correct += (model(inputs).argmax(1) == labels).sum().item()
             total += labels.numel()
     model.train()
+    if distributed:
+        correct, total = _sum_over_ranks(correct, total)
     return correct / total
+
+
+def _sum_over_ranks(*values: float) -> list[float]:
+    import ember.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
 
 
 def _progress(loader, desc: str):
@@ -105,7 +123,20 @@ def main(argv=None) -> float:
     p.add_argument("--out", default=None, help="folder for model.pt and curves.png")
     p.add_argument("--target", type=float, default=None,
                    help="test accuracy to reach (default 0.97 on digits, 0.85 on fashion-mnist)")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of an MPI job (see the module docstring)")
     args = p.parse_args(argv)
+
+    rank, world = 0, 1
+    if args.distributed:
+        import ember.distributed as dist
+
+        dist.init_process_group("mpi")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if args.batch_size % world:
+            raise SystemExit(f"--batch-size {args.batch_size} must be a multiple of the "
+                             f"{world} ranks (it is the global batch)")
+    lead = rank == 0
 
     torch.manual_seed(args.seed)
     transform = Compose([ToTensor(), Normalize((0.5,), (0.5,))])
@@ -113,40 +144,55 @@ def main(argv=None) -> float:
     train_set, test_set = dataset(train=True, transform=transform), dataset(train=False,
                                                                            transform=transform)
     size = train_set.data.shape[-1]
-    train = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                       num_workers=args.workers)
+    sampler = None
+    if args.distributed:
+        sampler = DistributedSampler(train_set, seed=args.seed)
+        test_set = Subset(test_set, range(rank, len(test_set), world))
+    train = DataLoader(train_set, batch_size=args.batch_size // world, shuffle=sampler is None,
+                       sampler=sampler, num_workers=args.workers)
     test = DataLoader(test_set, batch_size=256)
     target = args.target if args.target is not None else (
         0.97 if args.dataset == "digits" else 0.85)
 
     net = Net(size * size) if args.model == "mlp" else ConvNet(size)
+    model = nn.parallel.DistributedDataParallel(net) if args.distributed else net
     criterion = nn.NLLLoss()
     if args.optimizer == "sgd":
-        optimizer = torch.optim.SGD(net.parameters(), lr=args.lr or 0.05, momentum=0.9)
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr or 0.05, momentum=0.9)
     else:
-        optimizer = torch.optim.Adam(net.parameters(), lr=args.lr or 1e-3)
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or 1e-3)
     history = []
     start = time.perf_counter()
     for epoch in range(args.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         running_loss = 0.0
-        for inputs, labels in _progress(train, f"epoch {epoch + 1}/{args.epochs}"):
+        batches = _progress(train, f"epoch {epoch + 1}/{args.epochs}") if lead else train
+        for inputs, labels in batches:
             optimizer.zero_grad()
-            loss = criterion(net(inputs), labels)
+            loss = criterion(model(inputs), labels)
             loss.backward()
             optimizer.step()
             running_loss += loss.item()
-        acc = evaluate(net, test)
+        if args.distributed:
+            (running_loss,) = _sum_over_ranks(running_loss / world)
+        acc = evaluate(net, test, args.distributed)
         history.append((running_loss / len(train), acc))
-        print(f"Epoch {epoch + 1}/{args.epochs}, Loss: {history[-1][0]:.4f}, "
-              f"test accuracy: {acc:.3f}")
-    print(f"trained in {time.perf_counter() - start:.1f} s; test accuracy {acc:.3f} "
-          f"(target {target})")
-    if args.out:
+        if lead:
+            print(f"Epoch {epoch + 1}/{args.epochs}, Loss: {history[-1][0]:.4f}, "
+                  f"test accuracy: {acc:.3f}")
+    if lead:
+        on = f" on {world} processes" if args.distributed else ""
+        print(f"trained in {time.perf_counter() - start:.1f} s{on}; test accuracy {acc:.3f} "
+              f"(target {target})")
+    if args.out and lead:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         torch.save(net.state_dict(), out / "model.pt")
         print(f"saved the model's state_dict to {out / 'model.pt'} (loads with torch.load)")
         _plot(history, out / "curves.png")
+    if args.distributed:
+        dist.destroy_process_group()
     if acc < target:
         raise SystemExit(f"test accuracy {acc:.3f} is below the target {target}")
     return acc
