@@ -1,7 +1,14 @@
-"""ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``."""
+"""ember: PyTorch's programming model on NumPy (and CuPy). ``import ember as torch``.
+
+Tensors, ops and autograd load with the package; the namespaces a script may never touch
+(``nn``, ``optim``, ``utils``, ``datasets`` ...) and ``save``/``load`` load on first access
+(PEP 562), so that ``import ember`` stays cheap.
+"""
 from __future__ import annotations
 
-from ember import _dtype, autograd, cuda, datasets, linalg, nn, optim, testing, transforms, utils
+import importlib
+
+from ember import _dtype, autograd
 from ember._api import *
 from ember._device import device
 from ember._dtype import (
@@ -35,8 +42,14 @@ from ember.autograd.grad_mode import (
     set_grad_enabled,
 )
 from ember.ops import MODULES as _OP_MODULES
-from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from ember.serialization import load, save
+from ember.random import (
+    Generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 
 half = float16
 float = float32
@@ -50,3 +63,29 @@ for _m in _OP_MODULES:
 del _m
 
 __version__ = "0.1.0"
+
+_SUBMODULES = frozenset({
+    "cuda", "datasets", "distributed", "linalg", "nn", "optim", "serialization", "testing",
+    "transforms", "utils",
+})
+_LAZY_ATTRS = {"load": "ember.serialization", "save": "ember.serialization"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        try:
+            return importlib.import_module("ember." + name)
+        except ModuleNotFoundError as e:
+            if e.name != "ember." + name:
+                raise
+            raise AttributeError(f"module 'ember' has no attribute '{name}'") from None
+    module = _LAZY_ATTRS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES | set(_LAZY_ATTRS))

@@ -7,7 +7,6 @@ device.
 from __future__ import annotations
 
 import contextlib
-import json
 
 import numpy as np
 
@@ -31,8 +30,16 @@ class Generator:
                 f"Overflow when unpacking long long: seed {seed} must lie in [-2**63, 2**64)"
             )
         self._seed = seed % 2**64
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._np_rng = None
         return self
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        """The NumPy stream, made on first draw (``import ember`` need not load numpy.random)."""
+        r = self._np_rng
+        if r is None:
+            r = self._np_rng = np.random.Generator(np.random.PCG64(self._seed))
+        return r
 
     def seed(self) -> int:
         """Seed from fresh OS entropy and return the seed used."""
@@ -45,6 +52,8 @@ class Generator:
 
     def get_state(self):
         """The full state as a uint8 tensor, to give back to ``set_state``."""
+        import json
+
         from ember._tensor import Tensor
 
         blob = json.dumps({"seed": self._seed, "state": self._rng.bit_generator.state})
@@ -58,6 +67,8 @@ class Generator:
                 "set_state(): expected a torch.ByteTensor from get_state(), got "
                 f"{type(new_state).__name__}"
             )
+        import json
+
         try:
             saved = json.loads(data.tobytes().decode())
             self._rng.bit_generator.state = saved["state"]
