@@ -1,13 +1,16 @@
 """Convolutions (plain and transposed, 1 to 3 spatial dims), padding, and unfold/fold.
 
-A convolution is im2col + one batched matmul over the groups: the zero-padded input is viewed as
-sliding windows (``sliding_window_view``, no copy), copied once into a (groups, C/g * K, N * P)
-matrix and multiplied by the (groups, O/g, C/g * K) weight.  Its two adjoints are ops of their
-own, so that double backward (gradient penalties) goes through convolutions again:
+A convolution is im2col + GEMM in a batch-last layout: the input is copied once, zero-padded,
+as (C, *padded, N); its sliding windows are a strided view (C, *k, *out, N) whose rows of
+output positions times batch are contiguous, so copying a block of them into a
+(groups, C/g * K, L) patch matrix runs at memory speed; each block (about ``_CHUNK_BYTES``, a
+range of output rows) is multiplied by the (groups, O/g, C/g * K) weight, so the whole patch
+matrix is never held.  Its two adjoints are ops of their own, so that double backward
+(gradient penalties) goes through convolutions again:
 
-* ``_ConvInput``: the adjoint in the input (col2im, a scatter-add looping over kernel positions
-  only); it is also the transposed convolution.
-* ``_ConvWeight``: the adjoint in the weight, one matmul of the gradient with the patches.
+* ``ConvInput``: the adjoint in the input (W^T g per block of rows, then col2im: one strided
+  add per kernel position); it is also the transposed convolution.
+* ``ConvWeight``: the adjoint in the weight, the patches times the gradient, summed over blocks.
 
 Padding (``pad``) is an op whose backward is its adjoint op (and the adjoint's backward is the
 padding again); ``unfold``/``fold`` are each other's adjoints in the same way.
@@ -65,30 +68,79 @@ def _cols(xp, x, k, cfg, out=None):
     return v.reshape(groups, (c // groups) * math.prod(k), n * math.prod(o)), o
 
 
-def _grad_matrix(g, groups):
-    """(N, O, *out) -> (groups, O/g, N * P)."""
-    n, o = g.shape[:2]
-    p = math.prod(g.shape[2:])
-    return g.reshape(n, groups, o // groups, p).transpose(1, 2, 0, 3).reshape(
-        groups, o // groups, n * p)
-
-
 def _add_bias(y, b):
     if b is not None:
         y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
 
 
+_CHUNK_BYTES = 2 << 20
+
+
+def _batch_last(xp, x, pad):
+    """(N, C, *spatial) -> zero-padded (C, *padded, N): the layout in which the im2col copy and
+    the col2im adds run along long contiguous rows (output positions times the batch)."""
+    nd = len(pad)
+    perm = (1,) + tuple(range(2, 2 + nd)) + (0,)
+    if not any(lo or hi for lo, hi in pad):
+        return xp.ascontiguousarray(x.transpose(perm))
+    n, c = x.shape[:2]
+    out = xp.zeros((c,) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pad)) + (n,),
+                   x.dtype)
+    out[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pad))] = \
+        x.transpose(perm)
+    return out
+
+
+def _patches(xp, xt, k, stride, dil, out):
+    """The (C, *k, *out, N) strided view of the batch-last padded input that a convolution
+    reads; a slice of it along the first output dim, copied, is a block of im2col columns."""
+    nd = len(k)
+    win = tuple((kk - 1) * d + 1 for kk, d in zip(k, dil))
+    v = xp.lib.stride_tricks.sliding_window_view(xt, win, axis=tuple(range(1, 1 + nd)))
+    v = v[(slice(None),) + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
+          + (slice(None),) + tuple(slice(None, None, d) for d in dil)]
+    return v.transpose((0,) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(1, 1 + nd))
+                       + (1 + nd,))
+
+
+def _row_chunks(out, per_row: int):
+    """Slices of the first output dim whose patch columns take about ``_CHUNK_BYTES``: the
+    copy and the GEMM work in cache and the whole patch matrix is never held at once."""
+    rows = out[0]
+    m = max(1, min(rows, _CHUNK_BYTES // max(per_row, 1)))
+    return [slice(r, min(rows, r + m)) for r in range(0, rows, m)] or [slice(0, 0)]
+
+
+def _out_size(spatial, k, cfg):
+    stride, pad, dil, _ = cfg
+    return tuple((n + lo + hi - d * (kk - 1) - 1) // s + 1
+                 for n, kk, s, (lo, hi), d in zip(spatial, k, stride, pad, dil))
+
+
+def _conv_plan(x_shape, k, o, itemsize):
+    """The per-chunk row slices and the index prefix that selects all channels and taps."""
+    n, c = x_shape[:2]
+    per_row = c * math.prod(k) * math.prod(o[1:]) * n * itemsize
+    return _row_chunks(o, per_row), (slice(None),) * (1 + len(k))
+
+
 def _conv_forward(xp, x, w, b, cfg, out=None):
-    groups = cfg[3]
+    stride, pad, dil, groups = cfg
     k = w.shape[2:]
-    cols, o = _cols(xp, x, k, cfg, out)
     n = x.shape[0]
     co = w.shape[0]
-    y = xp.matmul(w.reshape(groups, co // groups, -1), cols)
-    y = y.reshape((groups, co // groups, n) + o)
-    y = xp.ascontiguousarray(xp.moveaxis(y, 2, 0)).reshape((n, co) + o)
-    return _add_bias(y, b)
+    o = tuple(out) if out is not None else _out_size(x.shape[2:], k, cfg)
+    v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
+    wm = w.reshape(groups, co // groups, -1)
+    y = xp.empty((co,) + o + (n,), xp.result_type(x, w))
+    ym = y.reshape(groups, co // groups, o[0], -1)
+    chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
+    for rows in chunks:
+        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, -1, ym.shape[-1] * (
+            rows.stop - rows.start))
+        ym[:, :, rows] = xp.matmul(wm, cols).reshape(groups, co // groups, -1, ym.shape[-1])
+    return _add_bias(xp.ascontiguousarray(xp.moveaxis(y, -1, 0)), b)
 
 
 def _col2im(xp, cols, n, c, k, out, spatial, cfg):
@@ -108,24 +160,51 @@ def _col2im(xp, cols, n, c, k, out, spatial, cfg):
 
 
 def _conv_input(xp, g, w, b, spatial, cfg):
-    """The adjoint of the convolution in its input: col2im of W^T g (the transposed conv)."""
-    groups = cfg[3]
+    """The adjoint of the convolution in its input: col2im of W^T g (the transposed conv),
+    block by block of output rows, each tap's columns added onto a strided slice."""
+    stride, pad, dil, groups = cfg
     n, co = g.shape[:2]
-    cg = w.shape[1]
+    c = w.shape[1] * groups
     k = w.shape[2:]
+    o = g.shape[2:]
     wm = w.reshape(groups, co // groups, -1).transpose(0, 2, 1)
-    gm = _grad_matrix(g, groups)
-    # one output channel per group (depthwise): an outer product, faster broadcast than in BLAS
-    cols = wm * gm if co == groups else xp.matmul(wm, gm)
-    return _add_bias(_col2im(xp, cols, n, cg * groups, k, g.shape[2:], spatial, cfg), b)
+    gt = xp.moveaxis(g, 0, -1)
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad))
+    acc = xp.zeros((c,) + padded + (n,), xp.result_type(g, w))
+    chunks, _ = _conv_plan((n, c), k, o, g.itemsize)
+    for rows in chunks:
+        gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
+        # one output channel per group (depthwise): an outer product, faster broadcast than BLAS
+        cols = wm * gm if co == groups else xp.matmul(wm, gm)
+        cols = cols.reshape((c,) + tuple(k) + (rows.stop - rows.start,) + tuple(o[1:]) + (n,))
+        for idx in product(*(range(kk) for kk in k)):
+            first = rows.start * stride[0] + idx[0] * dil[0]
+            dst = ((slice(None), slice(first, first + (rows.stop - rows.start - 1) * stride[0] + 1,
+                                       stride[0]))
+                   + tuple(slice(i * d, i * d + (m - 1) * s + 1, s)
+                           for i, d, m, s in zip(idx[1:], dil[1:], o[1:], stride[1:])))
+            acc[dst] += cols[(slice(None),) + idx]
+    acc = acc[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(spatial, pad))]
+    return _add_bias(xp.ascontiguousarray(xp.moveaxis(acc, -1, 0)), b)
 
 
 def _conv_weight(xp, x, g, wshape, cfg):
-    """The adjoint of the convolution in its weight: the gradient times the patches."""
-    groups = cfg[3]
-    cols, _ = _cols(xp, x, wshape[2:], cfg, g.shape[2:])
-    # (C/g * K, N * P) @ (N * P, O/g): BLAS is fastest with the long axis inside the product
-    gw = xp.matmul(cols, _grad_matrix(g, groups).transpose(0, 2, 1))
+    """The adjoint of the convolution in its weight: the gradient times the patches, summed
+    over blocks of output rows."""
+    stride, pad, dil, groups = cfg
+    k = wshape[2:]
+    o = g.shape[2:]
+    co = wshape[0]
+    v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
+    gt = xp.moveaxis(g, 0, -1)
+    gw = None
+    chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
+    for rows in chunks:
+        gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
+        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, -1, gm.shape[-1])
+        # (C/g * K, L) @ (L, O/g): BLAS is fastest with the long axis inside the product
+        part = xp.matmul(cols, gm.transpose(0, 2, 1))
+        gw = part if gw is None else xp.add(gw, part, out=gw)
     return xp.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(wshape)
 
 
