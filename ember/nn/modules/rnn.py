@@ -3,6 +3,12 @@
 Every layer runs on the packed layout: time-major rows where step t holds ``batch_sizes[t]``
 sequences (all of them for a padded batch).  The input projection of a whole layer is one
 matmul; only the hidden-to-hidden product and the gates run in the Python loop over steps.
+
+An LSTM direction without projection is one op, ``_LSTMLayer``: its forward loops over the
+steps on arrays (one small GEMM and a few in-place passes per step) and records one graph
+node; its backward is one BPTT loop on arrays, then one GEMM per weight for all steps at once.
+When the backward must be differentiable (``create_graph=True``) it replays the layer with
+ember ops and differentiates that.  Other modes run the step functions below as ember ops.
 """
 from __future__ import annotations
 
@@ -11,12 +17,15 @@ import numbers
 import warnings
 
 from ember import _dtype as DT
+from ember._device import get_xp
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.nn import functional as F
 from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence, _host
+from ember.ops.base import Op
 from ember.ops.creation import empty, zeros
 from ember.ops.pointwise import relu, sigmoid, tanh
 from ember.ops.shape import cat, split, stack
@@ -47,10 +56,172 @@ def _gru_step(x: Tensor, h: Tensor, c, w_hh_t: Tensor, b_hh, w_hr_t, act) -> tup
     return n + z * (h - n), None
 
 
+def _step_order(batch_sizes: list, reverse: bool) -> list:
+    """(first row, batch size) of each step, in the order the layer walks them."""
+    starts, row = [], 0
+    for bs in batch_sizes:
+        starts.append(row)
+        row += bs
+    order = list(zip(starts, batch_sizes))
+    return order[::-1] if reverse else order
+
+
+# The fused LSTM keeps its gates in the order (o, i, f, g) (PyTorch's rows are i, f, g, o): the
+# three sigmoid gates are then one block, and so are the three gates the cell gradient feeds.
+_GATE_ORDER = [3, 0, 1, 2]
+_GATE_UNORDER = [1, 2, 3, 0]
+
+
+def _gate_rows(w, scale: bool = False):
+    """``w`` (4H, ...) with its gate blocks in the fused order; with ``scale`` the sigmoid
+    gates halved, so that one tanh gives them all: sigmoid(z) = tanh(z / 2) / 2 + 1/2."""
+    blocks = w.reshape((4, -1) + w.shape[1:])[_GATE_ORDER]
+    if scale:
+        blocks[:3] *= 0.5
+    return blocks.reshape(w.shape)
+
+
+def _gate_unrows(w):
+    return w.reshape((4, -1) + w.shape[1:])[_GATE_UNORDER].reshape(w.shape)
+
+
+class _LSTMLayer(Op):
+    """One LSTM direction over packed rows: (output rows, final h, final c).
+
+    Rows ``[:bs]`` of the state take step t; rows of sequences that have ended (or, reversed,
+    not yet begun) keep their state, so the state after the walk is (h_n, c_n).  The forward
+    saves, per row, what the backward loop multiplies by (the local derivatives of the gates
+    and the cell, computed while the step's arrays are in cache), so that loop is five
+    products and one GEMM per step.
+    """
+
+    def name(self) -> str:
+        return "MkldnnRnnLayerBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_sizes, reverse):
+        xp = get_xp(x)
+        hidden = w_hh.shape[1]
+        rows = x.shape[0]
+        record = bool(ctx.needs_input_grad)
+        gates = x @ _gate_rows(w_ih, True).T
+        if b_ih is not None:
+            gates += _gate_rows(b_ih + b_hh, True)
+        w_hh_t = xp.ascontiguousarray(_gate_rows(w_hh, True).T)
+        h, c = h0.copy(), c0.copy()
+        out = xp.empty((rows, hidden), x.dtype)
+        # per row: dz_o/dh, dz_(i, f, g)/dc, dc/dh, dc_prev/dc (see backward)
+        local = xp.empty((rows, 6, hidden), x.dtype) if record else None
+        rec = xp.empty((h.shape[0], 4 * hidden), x.dtype)
+        tmp = xp.empty((h.shape[0], 3, hidden), x.dtype)
+        for row, bs in _step_order(batch_sizes, reverse):
+            a = gates[row:row + bs]
+            hb, cb, r = h[:bs], c[:bs], rec[:bs]
+            xp.matmul(hb, w_hh_t, out=r)
+            a += r
+            xp.tanh(a, out=a)
+            a4 = a.reshape(bs, 4, hidden)  # (o, i, f, g)
+            sig = a4[:, :3]
+            sig *= 0.5
+            sig += 0.5
+            o, i, f, g = a4[:, 0], a4[:, 1], a4[:, 2], a4[:, 3]
+            if record:
+                d = local[row:row + bs]
+                ds = tmp[:bs]
+                xp.multiply(sig, sig, out=ds)
+                xp.subtract(sig, ds, out=ds)  # sigmoid' = s (1 - s)
+                xp.multiply(g, ds[:, 1], out=d[:, 1])
+                xp.multiply(cb, ds[:, 2], out=d[:, 2])
+                xp.multiply(g, g, out=d[:, 3])
+                xp.subtract(1, d[:, 3], out=d[:, 3])
+                d[:, 3] *= i  # tanh' = 1 - g^2
+                d[:, 5] = f
+            cb *= f
+            xp.multiply(i, g, out=r[:, :hidden])
+            cb += r[:, :hidden]
+            xp.tanh(cb, out=hb)
+            if record:
+                xp.multiply(hb, ds[:, 0], out=d[:, 0])
+                xp.multiply(hb, hb, out=d[:, 4])
+                xp.subtract(1, d[:, 4], out=d[:, 4])
+                d[:, 4] *= o
+            hb *= o
+            out[row:row + bs] = hb
+        ctx.batch_sizes, ctx.reverse = batch_sizes, reverse
+        if record:
+            ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, local)
+        return out, h, c
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, local = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():
+            return _lstm_graph_backward(ctx, (x, w_ih, w_hh, b_ih, b_hh, h0, c0),
+                                        (g_out, g_h, g_c))
+        xp = get_xp(x._data)
+        outs, d = out._data, local._data
+        rows, hidden = outs.shape
+        order = _step_order(ctx.batch_sizes, ctx.reverse)
+        w = _gate_rows(w_hh._data)
+        dz = xp.empty((rows, 4 * hidden), outs.dtype)
+        dz3 = dz.reshape(rows, 4, hidden)
+        go = g_out._data
+        dh, dc = g_h._data.copy(), g_c._data.copy()
+        tmp = xp.empty_like(dh)
+        for row, bs in reversed(order):
+            rs = slice(row, row + bs)
+            dhb, dcb, t, dr = dh[:bs], dc[:bs], tmp[:bs], d[rs]
+            dhb += go[rs]
+            xp.multiply(dhb, dr[:, 4], out=t)
+            dcb += t
+            xp.multiply(dhb, dr[:, 0], out=dz3[rs, 0])
+            xp.multiply(dr[:, 1:4], dcb[:, None, :], out=dz3[rs, 1:])
+            dcb *= dr[:, 5]
+            xp.matmul(dz[rs], w, out=dhb)
+        need = ctx.needs_input_grad
+        dx = Tensor._make(dz @ _gate_rows(w_ih._data)) if need[0] else None
+        dw_ih = Tensor._make(_gate_unrows(dz.T @ x._data)) if need[1] else None
+        dw_hh = None
+        if need[2]:  # the state each step started from, row for row
+            h_prev = xp.empty_like(outs)
+            state = h0._data.copy()
+            for row, bs in order:
+                h_prev[row:row + bs] = state[:bs]
+                state[:bs] = outs[row:row + bs]
+            dw_hh = Tensor._make(_gate_unrows(dz.T @ h_prev))
+        db = None
+        if b_ih is not None and (need[3] or need[4]):
+            db = Tensor._make(_gate_unrows(dz.sum(axis=0)))
+        return (dx, dw_ih, dw_hh, db if need[3] else None, db if need[4] else None,
+                Tensor._make(dh) if need[5] else None, Tensor._make(dc) if need[6] else None,
+                None, None)
+
+
+def _lstm_graph_backward(ctx, inputs: tuple, grads: tuple) -> tuple:
+    """The layer's backward as a graph (create_graph=True): replay it with ember ops on fresh
+    aliases of the inputs and differentiate the replay; the aliases tie it to the inputs."""
+    from ember.autograd import grad
+
+    need = ctx.needs_input_grad
+    aliases = [t.view_as(t) if t is not None and need[k] else t for k, t in enumerate(inputs)]
+    x, w_ih, w_hh, b_ih, b_hh, h0, c0 = aliases
+    outs = _run_direction("LSTM", x, ctx.batch_sizes, [w_ih, w_hh, b_ih, b_hh, None], h0, c0,
+                          ctx.reverse, fused=False)
+    wanted = [a for k, a in enumerate(aliases) if a is not None and need[k]]
+    # one scalar root (the vector-Jacobian product): h_n and c_n are reachable from the output
+    # rows, and the engine's walk must not start from a root that another root reaches
+    vjp = sum((o * g).sum() for o, g in zip(outs, grads))
+    got = iter(grad(vjp, wanted, create_graph=True, allow_unused=True))
+    return tuple(next(got) if a is not None and need[k] else None
+                 for k, a in enumerate(aliases)) + (None, None)
+
+
 def _run_direction(mode: str, x: Tensor, batch_sizes: list, weights: list, h0: Tensor, c0,
-                   reverse: bool) -> tuple:
+                   reverse: bool, fused: bool = True) -> tuple:
     """One layer in one direction over packed rows ``x``: (output rows, final h, final c)."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    if fused and mode == "LSTM" and w_hr is None:
+        return _LSTMLayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_sizes, reverse)
     if mode == "GRU" or b_ih is None:
         proj = F.linear(x, w_ih, b_ih)
     else:  # both biases enter the gates once per step, so fold them into the projection
