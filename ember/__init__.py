@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from ember import _dtype, autograd
+from ember import _dtype, _malloc, autograd
 from ember._api import *
 from ember._device import device
 from ember._dtype import (
@@ -63,6 +63,8 @@ for _m in _OP_MODULES:
 del _m
 
 __version__ = "0.1.0"
+
+_malloc.tune()  # see ember/_malloc.py: freed arrays stay in the heap for the next step
 
 _SUBMODULES = frozenset({
     "cuda", "datasets", "distributed", "linalg", "nn", "optim", "serialization", "testing",
