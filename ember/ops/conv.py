@@ -133,14 +133,14 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
     o = tuple(out) if out is not None else _out_size(x.shape[2:], k, cfg)
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
     wm = w.reshape(groups, co // groups, -1)
-    y = xp.empty((co,) + o + (n,), xp.result_type(x, w))
-    ym = y.reshape(groups, co // groups, o[0], -1)
+    y = xp.empty((n, co) + o, xp.result_type(x, w))
+    ck = x.shape[1] // groups * math.prod(k)
     chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
     for rows in chunks:
-        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, -1, ym.shape[-1] * (
-            rows.stop - rows.start))
-        ym[:, :, rows] = xp.matmul(wm, cols).reshape(groups, co // groups, -1, ym.shape[-1])
-    return _add_bias(xp.ascontiguousarray(xp.moveaxis(y, -1, 0)), b)
+        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, ck, -1)
+        # the block's (O, rows, ..., N) result is moved into (N, O, rows, ...) while in cache
+        y[:, :, rows] = xp.moveaxis(xp.matmul(wm, cols).reshape((co, -1) + o[1:] + (n,)), -1, 0)
+    return _add_bias(y, b)
 
 
 def _col2im(xp, cols, n, c, k, out, spatial, cfg):

@@ -169,11 +169,16 @@ def _adaptive_max_array(xp, x, out):
     return _running_max(xp, x, x.shape[:2] + tuple(out), first, candidates())
 
 
-def _scatter_planes(xp, g, idx, spatial):
-    """Sum ``g`` (N, C, *out) into zeros (N, C, *spatial) at the flat plane positions ``idx``."""
+def _scatter_planes(xp, g, idx, spatial, disjoint=False):
+    """Sum ``g`` (N, C, *out) into zeros (N, C, *spatial) at the flat plane positions ``idx``;
+    ``disjoint`` windows (stride >= window) never share a position: a plain store then."""
     nc = g.shape[0] * g.shape[1]
     plane = math.prod(spatial)
     flat = idx.reshape(nc, math.prod(idx.shape[2:])) + (xp.arange(nc) * plane)[:, None]
+    if disjoint:
+        acc = xp.zeros(nc * plane, g.dtype)
+        acc[flat.ravel()] = g.reshape(-1)
+        return acc.reshape(g.shape[:2] + tuple(spatial))
     acc = xp.bincount(flat.ravel(), weights=g.reshape(-1).astype(np.float64),
                       minlength=nc * plane)
     return acc.astype(g.dtype).reshape(g.shape[:2] + tuple(spatial))
@@ -238,22 +243,24 @@ class MaxPool(Op):
         xp = get_xp(x)
         y, idx = _adaptive_max_array(xp, x, cfg) if adaptive else _max_pool_array(xp, x, cfg)
         ctx.spatial = x.shape[2:]
+        ctx.disjoint = not adaptive and all(
+            s >= (kk - 1) * d + 1 for kk, s, d in zip(cfg[0], cfg[1], cfg[3]))
         ctx.save_for_backward(idx)
         return y, idx
 
     @staticmethod
     def backward(ctx, g, _g_idx):
         (idx,) = ctx.saved_tensors
-        return MaxPoolGrad.apply(g, idx, ctx.spatial), None, None
+        return MaxPoolGrad.apply(g, idx, ctx.spatial, ctx.disjoint), None, None
 
 
 class MaxPoolGrad(Op):
     """Scatter-add ``g`` at the plane indices ``idx`` (max pooling's input gradient)."""
 
     @staticmethod
-    def forward(ctx, g, idx, spatial):
+    def forward(ctx, g, idx, spatial, disjoint=False):
         ctx.save_for_backward(idx)
-        return _scatter_planes(get_xp(g), g, idx, spatial)
+        return _scatter_planes(get_xp(g), g, idx, spatial, disjoint)
 
     @staticmethod
     def backward(ctx, gg):
@@ -261,7 +268,7 @@ class MaxPoolGrad(Op):
         n, c = gg.shape[:2]
         picked = gg.reshape(n, c, math.prod(gg.shape[2:])).gather(
             2, idx.reshape(n, c, math.prod(idx.shape[2:])))
-        return picked.reshape(idx.shape), None, None
+        return picked.reshape(idx.shape), None, None, None
 
 
 class AvgPool(Op):
@@ -312,7 +319,7 @@ class MaxUnpool(Op):
         n, c = g.shape[:2]
         picked = g.reshape(n, c, math.prod(g.shape[2:])).gather(
             2, idx.reshape(n, c, math.prod(idx.shape[2:])))
-        return picked.reshape(idx.shape), None, None
+        return picked.reshape(idx.shape), None, None, None
 
 
 # the adjoint along the last axis with o * n up to this is one BLAS product: scattering into a
