@@ -324,6 +324,9 @@ class DistributedDataParallel(Module):
             )
         self._ready[index] = True
         self._require_finalize = True
+        for w in self._works:  # MPI moves a non-blocking collective only inside MPI calls:
+            if not w.is_completed():  # one test per gradient keeps the launched ones going
+                break
         b = self._where[index][0]
         self._pending[b] -= 1
         while self._next_bucket < len(self._buckets) and not self._pending[self._next_bucket]:
