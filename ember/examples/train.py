@@ -193,7 +193,7 @@ def main(argv=None) -> float:
         _plot(history, out / "curves.png")
     if args.distributed:
         dist.destroy_process_group()
-    if acc < target:
+    if acc < target and lead:  # one verdict: a launcher aborts the job at a rank's failure
         raise SystemExit(f"test accuracy {acc:.3f} is below the target {target}")
     return acc
 
