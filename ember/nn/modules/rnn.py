@@ -85,14 +85,35 @@ def _gate_unrows(w):
     return w.reshape((4, -1) + w.shape[1:])[_GATE_UNORDER].reshape(w.shape)
 
 
+def _prev_rows(rows, init, order: list):
+    """Row for row, the state each step started from: ``init`` or an earlier step's row."""
+    xp = get_xp(rows)
+    prev = xp.empty_like(rows)
+    sizes = {bs for _, bs in order}
+    if len(sizes) == 1:  # every step has the whole batch: the rows shifted by one step
+        bs = sizes.pop()
+        first, last = order[0][0], order[-1][0]
+        prev[first:first + bs] = init
+        if first < last:
+            prev[bs:] = rows[:-bs]
+        elif first > last:
+            prev[:-bs] = rows[bs:]
+        return prev
+    state = init.copy()
+    for row, bs in order:
+        prev[row:row + bs] = state[:bs]
+        state[:bs] = rows[row:row + bs]
+    return prev
+
+
 class _LSTMLayer(Op):
     """One LSTM direction over packed rows: (output rows, final h, final c).
 
-    Rows ``[:bs]`` of the state take step t; rows of sequences that have ended (or, reversed,
-    not yet begun) keep their state, so the state after the walk is (h_n, c_n).  The forward
-    saves, per row, what the backward loop multiplies by (the local derivatives of the gates
-    and the cell, computed while the step's arrays are in cache), so that loop is five
-    products and one GEMM per step.
+    Step t updates the first ``bs`` sequences; the others keep their state (ended, or in the
+    reversed walk not yet begun).  The forward loop is one GEMM and eight passes per step and
+    keeps, for the backward, the gate activations, the cells and their tanh; the backward
+    first derives from them, for all steps at once, the factors its loop multiplies by, so that
+    loop is six passes and one GEMM per step.
     """
 
     def name(self) -> str:
@@ -102,93 +123,95 @@ class _LSTMLayer(Op):
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_sizes, reverse):
         xp = get_xp(x)
         hidden = w_hh.shape[1]
-        rows = x.shape[0]
-        record = bool(ctx.needs_input_grad)
-        gates = x @ _gate_rows(w_ih, True).T
+        rows, batch = x.shape[0], h0.shape[0]
+        gates = x @ _gate_rows(w_ih, True).T  # (o, i, f, g), the sigmoid ones halved
         if b_ih is not None:
             gates += _gate_rows(b_ih + b_hh, True)
         w_hh_t = xp.ascontiguousarray(_gate_rows(w_hh, True).T)
-        h, c = h0.copy(), c0.copy()
         out = xp.empty((rows, hidden), x.dtype)
-        # per row: dz_o/dh, dz_(i, f, g)/dc, dc/dh, dc_prev/dc (see backward)
-        local = xp.empty((rows, 6, hidden), x.dtype) if record else None
-        rec = xp.empty((h.shape[0], 4 * hidden), x.dtype)
-        tmp = xp.empty((h.shape[0], 3, hidden), x.dtype)
-        for row, bs in _step_order(batch_sizes, reverse):
-            a = gates[row:row + bs]
-            hb, cb, r = h[:bs], c[:bs], rec[:bs]
-            xp.matmul(hb, w_hh_t, out=r)
-            a += r
+        cells = xp.empty_like(out)
+        tanh_c = xp.empty_like(out)
+        rec = xp.empty((batch, 4 * hidden), x.dtype)
+        ig = xp.empty((batch, hidden), x.dtype)
+        h_n, c_n = h0.copy(), c0.copy()
+        order = _step_order(batch_sizes, reverse)
+        hp, cp = h0[:order[0][1] if order else 0], c0[:order[0][1] if order else 0]
+        for k, (row, bs) in enumerate(order):
+            if bs > hp.shape[0]:  # reversed walk: sequences join with their initial state
+                hp = xp.concatenate([hp, h0[hp.shape[0]:bs]])
+                cp = xp.concatenate([cp, c0[cp.shape[0]:bs]])
+            rs = slice(row, row + bs)
+            a = gates[rs]
+            xp.matmul(hp[:bs], w_hh_t, out=rec[:bs])
+            a += rec[:bs]
             xp.tanh(a, out=a)
-            a4 = a.reshape(bs, 4, hidden)  # (o, i, f, g)
-            sig = a4[:, :3]
+            sig = a[:, :3 * hidden]
             sig *= 0.5
             sig += 0.5
-            o, i, f, g = a4[:, 0], a4[:, 1], a4[:, 2], a4[:, 3]
-            if record:
-                d = local[row:row + bs]
-                ds = tmp[:bs]
-                xp.multiply(sig, sig, out=ds)
-                xp.subtract(sig, ds, out=ds)  # sigmoid' = s (1 - s)
-                xp.multiply(g, ds[:, 1], out=d[:, 1])
-                xp.multiply(cb, ds[:, 2], out=d[:, 2])
-                xp.multiply(g, g, out=d[:, 3])
-                xp.subtract(1, d[:, 3], out=d[:, 3])
-                d[:, 3] *= i  # tanh' = 1 - g^2
-                d[:, 5] = f
-            cb *= f
-            xp.multiply(i, g, out=r[:, :hidden])
-            cb += r[:, :hidden]
-            xp.tanh(cb, out=hb)
-            if record:
-                xp.multiply(hb, ds[:, 0], out=d[:, 0])
-                xp.multiply(hb, hb, out=d[:, 4])
-                xp.subtract(1, d[:, 4], out=d[:, 4])
-                d[:, 4] *= o
-            hb *= o
-            out[row:row + bs] = hb
+            c, h, t = cells[rs], out[rs], tanh_c[rs]
+            xp.multiply(a[:, 2 * hidden:3 * hidden], cp[:bs], out=c)
+            xp.multiply(a[:, hidden:2 * hidden], a[:, 3 * hidden:], out=ig[:bs])
+            c += ig[:bs]
+            xp.tanh(c, out=t)
+            xp.multiply(t, a[:, :hidden], out=h)
+            hp, cp = h, c
+            lo = order[k + 1][1] if k + 1 < len(order) else 0
+            if lo < bs:  # sequences whose last step this is
+                h_n[lo:bs] = h[lo:]
+                c_n[lo:bs] = c[lo:]
         ctx.batch_sizes, ctx.reverse = batch_sizes, reverse
-        if record:
-            ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, local)
-        return out, h, c
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, gates, cells, tanh_c)
+        return out, h_n, c_n
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, local = ctx.saved_tensors
+        x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, gates, cells, tanh_c = ctx.saved_tensors
         if grad_mode.is_grad_enabled():
             return _lstm_graph_backward(ctx, (x, w_ih, w_hh, b_ih, b_hh, h0, c0),
                                         (g_out, g_h, g_c))
         xp = get_xp(x._data)
-        outs, d = out._data, local._data
-        rows, hidden = outs.shape
+        a, cs, tc = gates._data, cells._data, tanh_c._data
+        rows, hidden = cs.shape
         order = _step_order(ctx.batch_sizes, ctx.reverse)
+        o, i, f, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        # factors of the loop, all steps at once: dz = (dh q_o, dc q_i, dc q_f, dc q_g) with
+        # q_o = tanh(c) o', q_i = g i', q_f = c_prev f', q_g = i (1 - g^2); dc += dh k
+        q = xp.multiply(a, a)
+        xp.subtract(a, q, out=q)  # s (1 - s) in the sigmoid blocks
+        q[:, :hidden] *= tc
+        q[:, hidden:2 * hidden] *= g
+        q[:, 2 * hidden:3 * hidden] *= _prev_rows(cs, c0._data, order)
+        qg = q[:, 3 * hidden:]
+        xp.multiply(g, g, out=qg)
+        xp.subtract(1, qg, out=qg)
+        qg *= i
+        k = xp.multiply(tc, tc)
+        xp.subtract(1, k, out=k)
+        k *= o
+        q3 = q[:, hidden:].reshape(rows, 3, hidden)
         w = _gate_rows(w_hh._data)
-        dz = xp.empty((rows, 4 * hidden), outs.dtype)
-        dz3 = dz.reshape(rows, 4, hidden)
+        dz = xp.empty_like(a)
+        dz3 = dz[:, hidden:].reshape(rows, 3, hidden)
         go = g_out._data
         dh, dc = g_h._data.copy(), g_c._data.copy()
         tmp = xp.empty_like(dh)
         for row, bs in reversed(order):
             rs = slice(row, row + bs)
-            dhb, dcb, t, dr = dh[:bs], dc[:bs], tmp[:bs], d[rs]
+            dhb, dcb, t = dh[:bs], dc[:bs], tmp[:bs]
             dhb += go[rs]
-            xp.multiply(dhb, dr[:, 4], out=t)
+            xp.multiply(dhb, k[rs], out=t)
             dcb += t
-            xp.multiply(dhb, dr[:, 0], out=dz3[rs, 0])
-            xp.multiply(dr[:, 1:4], dcb[:, None, :], out=dz3[rs, 1:])
-            dcb *= dr[:, 5]
+            xp.multiply(dhb, q[rs, :hidden], out=dz[rs, :hidden])
+            xp.multiply(q3[rs], dcb[:, None, :], out=dz3[rs])
+            dcb *= f[rs]
             xp.matmul(dz[rs], w, out=dhb)
         need = ctx.needs_input_grad
         dx = Tensor._make(dz @ _gate_rows(w_ih._data)) if need[0] else None
         dw_ih = Tensor._make(_gate_unrows(dz.T @ x._data)) if need[1] else None
         dw_hh = None
-        if need[2]:  # the state each step started from, row for row
-            h_prev = xp.empty_like(outs)
-            state = h0._data.copy()
-            for row, bs in order:
-                h_prev[row:row + bs] = state[:bs]
-                state[:bs] = outs[row:row + bs]
-            dw_hh = Tensor._make(_gate_unrows(dz.T @ h_prev))
+        if need[2]:
+            dw_hh = Tensor._make(_gate_unrows(dz.T @ _prev_rows(out._data, h0._data, order)))
         db = None
         if b_ih is not None and (need[3] or need[4]):
             db = Tensor._make(_gate_unrows(dz.sum(axis=0)))
