@@ -298,6 +298,20 @@ def test_double_backward(name):
     _compare(tm, em, call, rand(3, 2, 3))
 
 
+def test_lstm_double_backward_packed_states():
+    """The fused LSTM's create_graph backward (a replay in ember ops) on a packed, reversed
+    walk with initial states: grad of grad of input, states and weights match torch."""
+    tm, em = _pair("LSTM", 3, 4, bidirectional=True)
+
+    def call(lib, m, x, h0, c0):
+        packed = lib.nn.utils.rnn.pack_padded_sequence(x, [4, 2, 1], enforce_sorted=False)
+        out, (h, c) = m(packed, (h0, c0))
+        loss = out.data.pow(2).sum() + (h * c).sum()
+        return lib.autograd.grad(loss, (x, h0, c0), create_graph=True)
+    _compare(tm, em, call, rand(4, 3, 3), *_states("LSTM", 2, (3,), 4))
+
+
+
 @pytest.mark.parametrize("fn", [
     lambda t: t.nn.RNN(3, 4, nonlinearity="foo"),
     lambda t: t.nn.RNN(3, 4, dropout=1.5),
