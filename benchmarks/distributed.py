@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -138,20 +137,14 @@ def worker_cnn(quick: bool, ddp: bool) -> dict:
 
 # ---------------------------------------------------------------- driver side
 
-def mpiexec() -> str:
-    path = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    path = path if os.path.exists(path) else shutil.which("mpiexec")
-    if path is None:
-        raise SystemExit("mpiexec not found: pip install -e '.[distributed]'")
-    return path
-
-
 def run_ranks(n: int, threads: int, args: list[str], timeout: float = 600) -> dict:
     """Start ``python -m benchmarks.distributed --worker ...`` on ``n`` ranks; rank 0's result."""
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [mpiexec(), "-n", str(n), sys.executable, "-m", "benchmarks.distributed", *args]
+    from ember.distributed.run import mpiexec_path
+
+    cmd = [mpiexec_path(), "-n", str(n), sys.executable, "-m", "benchmarks.distributed", *args]
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=timeout, check=False)
     if res.returncode != 0:

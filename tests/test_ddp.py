@@ -5,8 +5,6 @@ with mpiexec -n 2 and -n 4): DDP training on the split batch must end with the p
 one process trained on the whole batch (float64, 1e-10) for an MLP, a CNN with BatchNorm and
 an LSTM, and no_sync accumulation must equal a larger batch.
 """
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,16 +66,17 @@ def test_queue_callback_may_queue_another_and_belongs_to_the_inner_backward():
 
 def _mpiexec() -> str:
     pytest.importorskip("mpi4py", reason="DDP tests need mpi4py (pip install -e '.[distributed]')")
-    path = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    path = path if os.path.exists(path) else shutil.which("mpiexec")
-    if path is None:
-        pytest.skip("DDP tests need mpiexec (pip install mpich)")
-    return path
+    from ember.distributed.run import mpiexec_path
+
+    try:
+        return mpiexec_path()
+    except RuntimeError as e:
+        pytest.skip(str(e))
 
 
-def _run_ranks(n: int, *args: str, timeout: float = 120) -> str:
-    """Run ``python args`` on ``n`` ranks; the job's output, or a failure with it."""
-    cmd = [_mpiexec(), "-n", str(n), sys.executable, *args]
+def _job(cmd: list[str], timeout: float = 120) -> str:
+    """Run a multi-rank job; its output, or a test failure showing it."""
+    _mpiexec()
     try:
         res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                              check=False)
@@ -90,7 +89,7 @@ def _run_ranks(n: int, *args: str, timeout: float = 120) -> str:
 
 @pytest.mark.parametrize("world", [2, 4])
 def test_ddp_training_equals_one_process_on_the_whole_batch(world):
-    out = _run_ranks(world, "tests/ddp_worker.py")
+    out = _job([_mpiexec(), "-n", str(world), sys.executable, "tests/ddp_worker.py"])
     for check in ("api", "mlp", "cnn+batchnorm", "lstm", "no_sync", "find_unused_parameters",
                   "unused parameter error"):
         assert f"ok {check}" in out, out
@@ -98,8 +97,9 @@ def test_ddp_training_equals_one_process_on_the_whole_batch(world):
 
 
 def test_training_demo_distributed_over_2_ranks(tmp_path):
-    out = _run_ranks(2, "-m", "ember.examples.train", "--distributed", "--epochs", "1",
-                     "--target", "0.8", "--out", str(tmp_path))
+    out = _job([sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2",
+                "-m", "ember.examples.train", "--distributed", "--epochs", "1", "--target", "0.8",
+                "--out", str(tmp_path)])
     assert out.count("Epoch 1/1") == 1 and "on 2 processes" in out, out  # rank 0 prints
     state = ember.load(tmp_path / "model.pt")
     assert sorted(state) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
