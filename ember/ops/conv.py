@@ -74,7 +74,8 @@ def _add_bias(y, b):
     return y
 
 
-_CHUNK_BYTES = 2 << 20
+_CHUNK_BYTES = 512 << 10  # the patch block: in L2 with the GEMM's operands
+_COL2IM_CHUNKS = 4  # col2im adds one strided slice per tap and block: fewer, larger blocks
 
 
 def _batch_last(xp, x, pad):
@@ -104,11 +105,11 @@ def _patches(xp, xt, k, stride, dil, out):
                        + (1 + nd,))
 
 
-def _row_chunks(out, per_row: int):
-    """Slices of the first output dim whose patch columns take about ``_CHUNK_BYTES``: the
-    copy and the GEMM work in cache and the whole patch matrix is never held at once."""
+def _row_chunks(out, per_row: int, scale: int = 1):
+    """Slices of the first output dim whose patch columns take about ``scale * _CHUNK_BYTES``:
+    the copy and the GEMM work in cache and the whole patch matrix is never held at once."""
     rows = out[0]
-    m = max(1, min(rows, _CHUNK_BYTES // max(per_row, 1)))
+    m = max(1, min(rows, scale * _CHUNK_BYTES // max(per_row, 1)))
     return [slice(r, min(rows, r + m)) for r in range(0, rows, m)] or [slice(0, 0)]
 
 
@@ -118,11 +119,11 @@ def _out_size(spatial, k, cfg):
                  for n, kk, s, (lo, hi), d in zip(spatial, k, stride, pad, dil))
 
 
-def _conv_plan(x_shape, k, o, itemsize):
+def _conv_plan(x_shape, k, o, itemsize, scale: int = 1):
     """The per-chunk row slices and the index prefix that selects all channels and taps."""
     n, c = x_shape[:2]
     per_row = c * math.prod(k) * math.prod(o[1:]) * n * itemsize
-    return _row_chunks(o, per_row), (slice(None),) * (1 + len(k))
+    return _row_chunks(o, per_row, scale), (slice(None),) * (1 + len(k))
 
 
 def _conv_forward(xp, x, w, b, cfg, out=None):
@@ -160,30 +161,43 @@ def _col2im(xp, cols, n, c, k, out, spatial, cfg):
 
 
 def _conv_input(xp, g, w, b, spatial, cfg):
-    """The adjoint of the convolution in its input: col2im of W^T g (the transposed conv),
-    block by block of output rows, each tap's columns added onto a strided slice."""
+    """The adjoint of the convolution in its input: col2im of W^T g (the transposed conv), each
+    tap's columns added onto a strided slice.  When one tap's columns for the whole batch are
+    small, they are made tap by tap (one GEMM and one add each, nothing larger held);
+    otherwise block by block of output rows, all taps at once."""
     stride, pad, dil, groups = cfg
     n, co = g.shape[:2]
     c = w.shape[1] * groups
     k = w.shape[2:]
     o = g.shape[2:]
-    wm = w.reshape(groups, co // groups, -1).transpose(0, 2, 1)
     gt = xp.moveaxis(g, 0, -1)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad))
     acc = xp.zeros((c,) + padded + (n,), xp.result_type(g, w))
-    chunks, _ = _conv_plan((n, c), k, o, g.itemsize)
+    tapwise = c * math.prod(o) * n * g.itemsize <= _CHUNK_BYTES
+    if tapwise:
+        chunks = [slice(0, o[0])]
+        wt = w.reshape(groups, co // groups, c // groups, -1)
+    else:
+        chunks, _ = _conv_plan((n, c), k, o, g.itemsize, _COL2IM_CHUNKS)
+        wm = w.reshape(groups, co // groups, -1).transpose(0, 2, 1)
     for rows in chunks:
         gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
-        # one output channel per group (depthwise): an outer product, faster broadcast than BLAS
-        cols = wm * gm if co == groups else xp.matmul(wm, gm)
-        cols = cols.reshape((c,) + tuple(k) + (rows.stop - rows.start,) + tuple(o[1:]) + (n,))
-        for idx in product(*(range(kk) for kk in k)):
+        block = (c, rows.stop - rows.start) + tuple(o[1:]) + (n,)
+        if not tapwise:
+            # one output channel per group (depthwise): an outer product, faster than BLAS
+            cols = wm * gm if co == groups else xp.matmul(wm, gm)
+            cols = cols.reshape(block[:1] + tuple(k) + block[1:])
+        for t, idx in enumerate(product(*(range(kk) for kk in k))):
+            if tapwise:
+                wk = wt[..., t].transpose(0, 2, 1)
+                part = (wk * gm if co == groups else xp.matmul(wk, gm)).reshape(block)
+            else:
+                part = cols[(slice(None),) + idx]
             first = rows.start * stride[0] + idx[0] * dil[0]
-            dst = ((slice(None), slice(first, first + (rows.stop - rows.start - 1) * stride[0] + 1,
-                                       stride[0]))
+            dst = ((slice(None), slice(first, first + (block[1] - 1) * stride[0] + 1, stride[0]))
                    + tuple(slice(i * d, i * d + (m - 1) * s + 1, s)
                            for i, d, m, s in zip(idx[1:], dil[1:], o[1:], stride[1:])))
-            acc[dst] += cols[(slice(None),) + idx]
+            acc[dst] += part
     acc = acc[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(spatial, pad))]
     return _add_bias(xp.ascontiguousarray(xp.moveaxis(acc, -1, 0)), b)
 
