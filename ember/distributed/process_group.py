@@ -435,6 +435,7 @@ def _excepthook(exc_type, exc, tb) -> None:
     sys.stderr.write("".join(traceback.format_exception(exc_type, exc, tb)))
     sys.stderr.flush()
     sys.stdout.flush()
+    time.sleep(0.2)  # let mpiexec forward the traceback: MPI_Abort tears down its relay at once
     _mpi().COMM_WORLD.Abort(1)
 
 
