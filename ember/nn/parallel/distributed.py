@@ -102,7 +102,10 @@ class DistributedDataParallel(Module):
 
     ``forward`` runs ``module``; the following ``backward`` averages gradients over the
     process group, bucket by bucket, while it still runs. Use a ``DistributedSampler`` so
-    every rank sees different samples and runs the same number of steps.
+    every rank sees different samples and runs the same number of steps. ``dim`` and the
+    deprecated ``check_reduction`` are accepted and unused, as in PyTorch on CPU;
+    ``static_graph`` searches for unused parameters every step, like
+    ``find_unused_parameters``.
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
@@ -119,10 +122,7 @@ class DistributedDataParallel(Module):
                 "ember.distributed.init_process_group() on every rank first (start the ranks "
                 "with mpiexec -n N or python -m ember.distributed.run --nproc-per-node N)"
             )
-        params = []
-        for p in module.parameters():
-            if p.requires_grad and all(p is not q for q in params):
-                params.append(p)
+        params = [p for p in module.parameters() if p.requires_grad]
         if not params:
             raise RuntimeError(
                 "DistributedDataParallel is not needed when a module doesn't have any parameter "
