@@ -191,11 +191,11 @@ def check_no_sync(rank: int, world: int) -> None:
     check_close("no_sync accumulation", model, ref)
 
 
-def check_unused(rank: int, world: int) -> None:
-    """find_unused_parameters: ``b`` is used on even ranks only (its gradient is the average
-    with zeros from the others), ``c`` on none (its .grad stays None everywhere)."""
+def check_unused(rank: int, world: int, flag: str) -> None:
+    """find_unused_parameters (or static_graph): ``b`` is used on even ranks only (its gradient
+    is the average with zeros from the others), ``c`` on none (its .grad stays None)."""
     x, y = data((6,), 4 * world, "reg", seed=7)
-    model = DDP(build(Branches, 100 + rank), find_unused_parameters=True)
+    model = DDP(build(Branches, 100 + rank), **{flag: True})
     ref = build(Branches, 100)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
@@ -211,7 +211,7 @@ def check_unused(rank: int, world: int) -> None:
                     .mean() for k in range(world))
         (total / world).backward()
         ref_opt.step()
-    check_close("find_unused_parameters", model, ref)
+    check_close(flag, model, ref)
 
 
 def check_unused_without_flag_raises(rank: int, world: int) -> None:
@@ -275,7 +275,8 @@ def main() -> None:
         ("lstm", lambda: train_pair("lstm", Recurrent, (5, 4), "reg", rank, world,
                                     bucket_cap_mb=1 / 1024)),
         ("no_sync", lambda: check_no_sync(rank, world)),
-        ("find_unused_parameters", lambda: check_unused(rank, world)),
+        ("find_unused_parameters", lambda: check_unused(rank, world, "find_unused_parameters")),
+        ("static_graph", lambda: check_unused(rank, world, "static_graph")),
         ("unused parameter error", lambda: check_unused_without_flag_raises(rank, world)),
     ]
     for name, fn in checks:
