@@ -6,6 +6,7 @@ timeout; every collective and dtype is checked inside one worker script per worl
 (tests/distributed_scripts/collectives.py), so the suite pays few process launches.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,16 @@ def test_timeout_names_the_rank_that_never_came(tmp_path):
             "[1] (rank 1 did not answer") in proc.stderr, proc.stderr
     assert took < 15, f"took {took:.1f} s"
     _assert_ranks_gone(tmp_path, 2)
+
+
+def test_timeout_names_the_rank_at_another_op_on_4_ranks(tmp_path):
+    proc, took = _mpirun(4, "faults.py", "behind", str(tmp_path), EMBER_DISTRIBUTED_TIMEOUT="2")
+    assert proc.returncode != 0
+    assert re.search(r"RuntimeError: all_reduce #2 on rank [012] timed out after 2\.0 s waiting "
+                     r"for rank\(s\) \[3\] \(rank 3 is at all_reduce #1, waiting in recv\)",
+                     proc.stderr), proc.stderr
+    assert took < 15, f"took {took:.1f} s"
+    _assert_ranks_gone(tmp_path, 4)
 
 
 def test_debug_detail_names_mismatched_shapes(tmp_path):

@@ -23,6 +23,10 @@ def _fail(run_dir: Path, rank: str, text: str, code: int) -> None:
     sys.stderr.flush()
     from mpi4py import MPI
 
+    from ember.distributed.process_group import linger
+
+    linger(0.2)  # a peer timing out at the same time can still ask this rank where it is
+
     MPI.COMM_WORLD.Abort(code)
 
 

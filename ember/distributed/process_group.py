@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 _DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
-_SPIN_S = 0.05  # poll Test back to back this long (MPI progresses only inside Test), then sleep
+_SPIN_S = 0.2  # poll Test back to back this long (MPI progresses only inside Test), then sleep
 _SLEEP_MAX_S = 1e-3
 _SERVE_EVERY_S = 0.01  # how often a polling rank answers queries
 _QUERY_TAG, _REPLY_TAG = 1, 2
@@ -124,6 +124,8 @@ class _State:
         self.world: ProcessGroup | None = None
         self.groups: list[ProcessGroup] = []
         self.prev_excepthook = None
+        self.waiting_in = ""  # the op wait_requests is polling for (what queries are told)
+        self.failed_in = ""  # the op that timed out on this rank, told to later queries
 
 
 _state = _State()
@@ -208,22 +210,28 @@ def _serve_queries() -> None:
         while g.ctrl.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
             q = np.empty(1, np.int64)
             g.ctrl.Recv([q, MPI.INT64_T], status.Get_source(), _QUERY_TAG)  # already arrived
-            reply = np.array([q[0], g.seq, _OP_CODES.get(g.op, -1)], np.int64)
+            reply = np.array([q[0], g.seq, _OP_CODES.get(g.op, -1),
+                              _OP_CODES.get(_state.waiting_in or _state.failed_in, -1)], np.int64)
             g._replies.append((g.ctrl.Isend([reply, MPI.INT64_T], status.Get_source(),
                                             _REPLY_TAG), reply))
         if g._replies:
             g._replies = [r for r in g._replies if not r[0].Test()]
 
 
+def _op_name(code: int) -> str:
+    return _OP_NAMES[code] if 0 <= code < len(_OP_NAMES) else "?"
+
+
 def _where_are_peers(group: ProcessGroup, seq: int, budget: float) -> dict[int, tuple | None]:
-    """Ask every other member of ``group`` for its (sequence number, op); None: no answer."""
+    """Ask every other member of ``group`` for the sequence number and name of its last
+    collective there and the op it is waiting in; None: no answer."""
     MPI = _mpi()
     me = group.rank()
     peers = [r for r in range(group.size()) if r != me]
     sends, recvs = [], {}
     for r in peers:
         sends.append(group.ctrl.Isend([np.array([seq], np.int64), MPI.INT64_T], r, _QUERY_TAG))
-        buf = np.empty(3, np.int64)
+        buf = np.empty(4, np.int64)
         recvs[r] = (group.ctrl.Irecv([buf, MPI.INT64_T], r, _REPLY_TAG), buf)
     answers: dict[int, tuple | None] = {}
     deadline = time.monotonic() + budget
@@ -231,7 +239,7 @@ def _where_are_peers(group: ProcessGroup, seq: int, budget: float) -> dict[int, 
         _serve_queries()
         for r, (req, buf) in recvs.items():
             if r not in answers and req.Test():
-                answers[r] = (int(buf[1]), _OP_NAMES[buf[2]] if buf[2] >= 0 else "?")
+                answers[r] = (int(buf[1]), _op_name(buf[2]), _op_name(buf[3]))
         time.sleep(1e-3)
     for r, (req, _) in recvs.items():
         if r not in answers:
@@ -249,6 +257,7 @@ def _timeout_error(group: ProcessGroup, label: str, seq: int | None, waited: flo
     """The RuntimeError of a timed-out op, naming the ranks it waited for (see module doc)."""
     me = group.ranks[group.rank()]
     budget = min(1.0, max(0.2, group.timeout / 10))
+    _state.failed_in = label.split(" ")[0]
     answers = _where_are_peers(group, seq if seq is not None else group.seq, budget)
     blamed, notes = [], []
     for r, ans in sorted(answers.items()):
@@ -258,12 +267,16 @@ def _timeout_error(group: ProcessGroup, label: str, seq: int | None, waited: flo
         if ans is None:
             blamed.append(g)
             notes.append(f"rank {g} did not answer (busy outside ember.distributed, hung or dead)")
-        elif seq is not None and (ans[0] != seq or ans[1] != group.op_at(seq)):
-            blamed.append(g)
-            notes.append(f"rank {g} is at {ans[1]} #{ans[0]}")
-    if not blamed:  # every peer answered from this very op: the one it waits for is the peer
-        blamed = [group.ranks[r] for r in (peers if peers is not None else answers)]
-        notes.append("they are waiting in the same op")
+            continue
+        last, op, waiting = ans
+        if seq is not None and last == seq and op == group.op_at(seq):
+            continue  # in this very collective too: not the one everyone waits for
+        blamed.append(g)
+        where = f"rank {g} is at {op} #{last}" if last else f"rank {g} has run no collective"
+        notes.append(where if waiting == op else f"{where}, waiting in {waiting}")
+    if not blamed:  # every peer answered from this very collective
+        blamed = [group.ranks[r] for r in answers]
+        notes.append(f"every peer is waiting in {label} #{seq} too")
     name = label if seq is None else f"{label} #{seq}"
     return RuntimeError(
         f"{name} on rank {me} timed out after {waited:.1f} s waiting for rank(s) {blamed} ("
@@ -273,21 +286,34 @@ def _timeout_error(group: ProcessGroup, label: str, seq: int | None, waited: flo
 
 
 def _test(reqs: list, status) -> bool:
-    return reqs[0].Test(status) if status is not None else _mpi().Request.Testall(reqs)
+    if len(reqs) == 1:
+        return reqs[0].Test(status)
+    return _mpi().Request.Testall(reqs)
 
 
 def wait_requests(reqs: list, group: ProcessGroup, label: str, seq: int | None, deadline: float,
                   start: float, peers: list[int] | None = None, status=None) -> None:
     """Poll ``reqs`` until all complete; past ``deadline`` raise the timeout RuntimeError.
 
-    ``peers`` (group ranks) narrows whom a point-to-point op waits for; None means everyone.
-    ``status`` (with a single request) receives its MPI status.
+    For ``_SPIN_S`` it polls back to back (MPI moves data only inside Test, as MPICH's own
+    blocking wait does, yielding the CPU every 100 polls), then it sleeps between polls, up to
+    1 ms. ``peers`` (group ranks) narrows whom a point-to-point op waits for; None means
+    everyone. ``status`` (with a single request) receives its MPI status.
     """
     if _test(reqs, status):
         return
+    outer, _state.waiting_in = _state.waiting_in, label.split(" ")[0]
+    try:
+        _poll(reqs, group, label, seq, deadline, start, peers, status)
+    finally:
+        _state.waiting_in = outer
+
+
+def _poll(reqs, group, label, seq, deadline, start, peers, status) -> None:
     t0 = time.monotonic()
     served = t0
     sleep = 1e-5
+    polls = 0
     while True:
         if _test(reqs, status):
             return
@@ -298,7 +324,9 @@ def wait_requests(reqs: list, group: ProcessGroup, label: str, seq: int | None, 
         if now >= deadline:
             raise _timeout_error(group, label, seq, now - start, peers)
         if now - t0 < _SPIN_S:
-            os.sched_yield()
+            polls += 1
+            if polls % 100 == 0:
+                os.sched_yield()
         else:
             time.sleep(sleep)
             sleep = min(sleep * 2, _SLEEP_MAX_S)
@@ -393,7 +421,7 @@ _OP_NAMES = [
     "barrier", "all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_tensor",
     "reduce_scatter", "reduce_scatter_tensor", "gather", "scatter", "all_to_all",
     "all_to_all_single", "all_gather_object", "broadcast_object_list", "gather_object",
-    "scatter_object_list", "new_group", "init_process_group", "debug_check",
+    "scatter_object_list", "new_group", "init_process_group", "send", "recv",
 ]
 _OP_CODES = {n: i for i, n in enumerate(_OP_NAMES)}
 
@@ -435,8 +463,18 @@ def _excepthook(exc_type, exc, tb) -> None:
     sys.stderr.write("".join(traceback.format_exception(exc_type, exc, tb)))
     sys.stderr.flush()
     sys.stdout.flush()
-    time.sleep(0.2)  # let mpiexec forward the traceback: MPI_Abort tears down its relay at once
+    linger(0.2)  # let mpiexec relay the traceback: MPI_Abort tears down its relay at once
     _mpi().COMM_WORLD.Abort(1)
+
+
+def linger(seconds: float) -> None:
+    """Keep answering peers' queries for ``seconds`` before this rank aborts, so that a peer
+    timing out at about the same time still learns where this rank is."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if _state.world is not None:
+            _serve_queries()
+        time.sleep(5e-3)
 
 
 def init_process_group(

@@ -3,7 +3,8 @@
 Each rank writes its pid to PID_DIR (so the test can check that none is left running), joins
 the default group, does one all_reduce, then rank 1 misbehaves as MODE says:
 ``raise`` (an exception), ``kill`` (SIGKILL to itself), ``sleep`` (stays away past the
-timeout, alive), ``mismatch`` (a collective on a tensor of another shape), ``env`` (no fault:
+timeout, alive), ``behind`` (the last rank waits in a recv that never comes while the others
+run the next all_reduce), ``mismatch`` (a collective on a tensor of another shape), ``env`` (no fault:
 print the launcher's environment and check init_process_group's consistency errors).
 """
 import os
@@ -32,6 +33,8 @@ if mode == "env":
     print(f"rank {rank}: RANK={os.environ['RANK']} LOCAL_RANK={os.environ['LOCAL_RANK']} "
           f"WORLD_SIZE={os.environ['WORLD_SIZE']} size={dist.get_world_size()} "
           f"args={sys.argv[3:]} sum={x.tolist()}", flush=True)
+elif mode == "behind" and rank == dist.get_world_size() - 1:
+    dist.recv(x, src=1)
 elif rank == 1:
     if mode == "raise":
         raise ValueError("rank 1 gives up")
