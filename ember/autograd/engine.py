@@ -9,7 +9,10 @@ state about a particular backward, so a retained graph can be walked again.
 """
 from __future__ import annotations
 
+import sys
 from heapq import heappop, heappush
+
+import numpy as np
 
 from ember.autograd import grad_mode
 from ember.autograd.graph import AccumulateGrad, accumulator
@@ -111,12 +114,17 @@ def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, captur
 
     heap = [(-n._seq, id(n), n) for n in roots if n not in deps]
     heap.sort()
-    with grad_mode.set_grad_enabled(create_graph):
+    state = grad_mode._state
+    prev = state["enabled"]
+    state["enabled"] = create_graph
+    try:
         while heap:
             node = heappop(heap)[2]
-            grads_in = buffers.pop(node, None) or [None] * _n_out(node)
+            grads_in = buffers.pop(node, None)
+            if grads_in is None:
+                grads_in = [None] * _n_out(node)
             is_acc = type(node) is AccumulateGrad
-            if node._retained or node._retain_hooks or node._pre_hooks or (
+            if node._pre_hooks or node._retained or node._retain_hooks or (
                 is_acc and node.variable._leaf_hooks
             ):
                 grads_in = _run_pre_hooks(node, grads_in)
@@ -128,7 +136,7 @@ def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, captur
             if is_acc:
                 if not capture and grads_in[0] is not None and (inputs is None or node in targets):
                     leaf = node.variable
-                    _accumulate(leaf, grads_in[0], create_graph)
+                    _accumulate(leaf, grads_in[0], create_graph, _sole(grads_in[0]))
                     if leaf._post_acc_hooks:
                         for fn in list(leaf._post_acc_hooks.values()):
                             fn(leaf)
@@ -153,12 +161,19 @@ def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, captur
                 if g is not None:
                     buf = buffers.get(child)
                     if buf is None:
-                        buf = buffers[child] = [None] * _n_out(child)
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                        if type(child) is AccumulateGrad:
+                            buffers[child] = [g]
+                        else:
+                            buf = buffers[child] = [None] * _n_out(child)
+                            buf[nr] = g
+                    else:
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
                 n = deps[child] - 1
                 deps[child] = n
                 if n == 0:
                     heappush(heap, (-child._seq, id(child), child))
+    finally:
+        state["enabled"] = prev
     return captured
 
 
@@ -206,13 +221,38 @@ def _run_post_hooks(node, grads_out, grads_in) -> None:
         fn(tuple(grads_out), tuple(grads_in))
 
 
-def _accumulate(t, g, create_graph: bool) -> None:
-    """Add ``g`` into ``t.grad`` (a fresh copy the first time, so no two grads share memory)."""
-    if not create_graph:
-        g = g.detach()
-    if t._grad is None:
-        t._grad = g if create_graph else g.clone()
-    elif create_graph or t._grad._requires_grad:
-        t._grad = t._grad + g
+def _refcounts(g) -> tuple:
+    return sys.getrefcount(g), sys.getrefcount(g._data)
+
+
+_FRESH: tuple | None = None  # _refcounts of a gradient that nothing outside the engine holds
+_Tensor = None
+
+
+def _sole(g) -> bool:
+    """Whether ``g`` (called as ``_sole(grads[0])``) is a plain Tensor over an array of its own
+    that nothing but the engine references, so ``.grad`` may take it without a copy (as
+    PyTorch's AccumulateGrad steals a gradient whose use count is one)."""
+    global _FRESH, _Tensor
+    if _FRESH is None:
+        from ember._tensor import Tensor
+
+        grads = [Tensor._make(np.empty(1))]
+        _FRESH, _Tensor = _refcounts(grads[0]), Tensor
+    d = g._data
+    return (type(g) is _Tensor and type(d) is np.ndarray and d.base is None
+            and d.flags.c_contiguous and d.flags.writeable and g.grad_fn is None
+            and _refcounts(g) == _FRESH)
+
+
+def _accumulate(t, g, create_graph: bool, sole: bool) -> None:
+    """Add ``g`` into ``t.grad``: the first gradient is taken as it is when the engine holds the
+    only reference to it, else copied, so that no two grads share memory."""
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+    elif t._grad is None:
+        t._grad = g if sole else _Tensor._make(g._data.copy())
+    elif t._grad._requires_grad:
+        t._grad = t._grad + g.detach()
     else:
         t._grad._data += g._data

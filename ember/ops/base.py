@@ -22,6 +22,7 @@ are summed back to the input's shape here, once, so no op repeats that.
 from __future__ import annotations
 
 import numpy as np
+from numpy import ndarray
 
 from ember._device import get_xp
 from ember._dtype import from_numpy_dtype
@@ -60,62 +61,66 @@ class Op(Node):
     def apply(cls, *args, **kwargs):
         ctx = object.__new__(cls)
         arrays = []
-        needs = []
         any_grad = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                r = a._requires_grad
-                needs.append(r)
-                any_grad = any_grad or r
+                if a._requires_grad:
+                    any_grad = True
             else:
                 arrays.append(a)
-                needs.append(False)
-        record = any_grad and _state["enabled"]
-        if record:
-            ctx.needs_input_grad = tuple(needs)  # forward may save only what backward will need
-        out = cls.forward(ctx, *arrays, **kwargs)
-        multi = type(out) is tuple
-        outs = out if multi else (out,)
-        if not record:
-            results = [
-                Tensor._make(o if hasattr(o, "shape") and not isinstance(o, np.generic)
-                             else np.asarray(o))
-                for o in outs
-            ]
+        if any_grad and _state["enabled"]:
+            results = ctx._record(args, arrays, kwargs)
         else:
-            ctx._seq = next(_sequence)
-            edges = []
-            meta = []
-            for a, r in zip(args, needs):
-                if r:
-                    edges.append((a.grad_fn or accumulator(a), a._output_nr))
-                else:
-                    edges.append((None, 0))
-                meta.append((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None)
-            ctx.next_functions = tuple(edges)
-            ctx._in_meta = tuple(meta)
-            non_diff = getattr(ctx, "_non_diff", ())
-            results = []
-            for i, o in enumerate(outs):
-                if not hasattr(o, "shape") or isinstance(o, np.generic):
-                    o = np.asarray(o)
-                if o.dtype.kind == "f" and not any(o is n for n in non_diff):
-                    results.append(Tensor._make(o, ctx, i))
-                else:
-                    results.append(Tensor._make(o))
-            ctx._out_meta = tuple((r._data.shape, r._data.dtype) for r in results)
-            to_save = getattr(ctx, "_to_save", None)
-            if to_save:
-                ctx._saved = tuple(_pack(s, args, results) for s in to_save)
-                del ctx._to_save
+            out = cls.forward(ctx, *arrays, **kwargs)
+            if type(out) is tuple:
+                results = tuple(Tensor._make(_as_array(o)) for o in out)
+            else:
+                results = Tensor._make(out if type(out) is ndarray else _as_array(out))
         if cls.view:
+            r = results[0] if type(results) is tuple else results
             src = args[0]
-            r = results[0]
             if np.may_share_memory(r._data, src._data):
                 r._vc = src._vc
                 r._base = src if src._base is None else src._base
                 r._view_src = (src, cls, args[1:], kwargs)
+        return results
+
+    def _record(self, args: tuple, arrays: list, kwargs: dict):
+        """Run forward with the graph recorded: this node becomes the outputs' ``grad_fn``."""
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        self.needs_input_grad = needs  # forward may save only what backward will need
+        out = self.forward(self, *arrays, **kwargs)
+        multi = type(out) is tuple
+        outs = out if multi else (out,)
+        self._seq = next(_sequence)
+        edges = []
+        meta = []
+        for a, r in zip(args, needs):
+            if r:
+                edges.append((a.grad_fn or accumulator(a), a._output_nr))
+                meta.append((a._data.shape, a._data.dtype))
+            else:
+                edges.append((None, 0))
+                meta.append((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None)
+        self.next_functions = tuple(edges)
+        self._in_meta = tuple(meta)
+        non_diff = getattr(self, "_non_diff", ())
+        results = []
+        out_meta = []
+        for i, o in enumerate(outs):
+            if type(o) is not ndarray:
+                o = _as_array(o)
+            if o.dtype.kind == "f" and not any(o is n for n in non_diff):
+                results.append(Tensor._make(o, self, i))
+            else:
+                results.append(Tensor._make(o))
+            out_meta.append((o.shape, o.dtype))
+        self._out_meta = tuple(out_meta)
+        to_save = getattr(self, "_to_save", None)
+        if to_save:
+            self._saved = tuple(_pack(s, args, results) for s in to_save)
+            del self._to_save
         return tuple(results) if multi else results[0]
 
     def _apply_backward(self, grads: list) -> list:
@@ -141,6 +146,18 @@ class Op(Node):
                 g = g.to(from_numpy_dtype(dtype))
             out.append(g)
         return out
+
+
+def wrap(array) -> Tensor:
+    """An array computed outside the graph (a backward without create_graph) as a Tensor."""
+    return Tensor._make(array if type(array) is ndarray else _as_array(array))
+
+
+def _as_array(o):
+    """An op's output as an array: NumPy scalars and Python numbers become 0-d arrays."""
+    if type(o) is ndarray or (hasattr(o, "shape") and not isinstance(o, np.generic)):
+        return o
+    return np.asarray(o)
 
 
 def _pack(a, args, results):

@@ -15,7 +15,8 @@ import numpy as np
 
 from ember._device import get_xp
 from ember._tensor import Tensor, _wrap_dim
-from ember.ops.base import Op
+from ember.autograd.grad_mode import _state
+from ember.ops.base import Op, wrap
 from ember.ops.indexing import getitem
 from ember.ops.pointwise import _out, add, div, mul, neg, pow, sub
 from ember.ops.reduction import _axes
@@ -179,6 +180,8 @@ class Matmul(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        if not _state["enabled"]:
+            return _matmul_grads(g._data, a._data, b._data, ctx.needs_input_grad)
         ga = gb = None
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if ctx.needs_input_grad[0] else None,
@@ -200,6 +203,32 @@ class Matmul(Op):
         if ctx.needs_input_grad[1]:
             gb = matmul(transpose(a, -1, -2), g)
         return ga, gb
+
+
+def _matmul_grads(g, a, b, need) -> tuple:
+    """Matmul's backward on arrays (no graph to record); broadcast batch dims are summed
+    back by the engine."""
+    xp = get_xp(g)
+    ga = gb = None
+    if a.ndim == 1 and b.ndim == 1:
+        return wrap(g * b) if need[0] else None, wrap(g * a) if need[1] else None
+    if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
+        if need[0]:
+            ga = wrap(xp.matmul(b, g[..., None])[..., 0])
+        if need[1]:
+            gb = wrap(a[:, None] * g[..., None, :])
+        return ga, gb
+    if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
+        if need[0]:
+            ga = wrap(g[..., None] * b)
+        if need[1]:
+            gb = wrap(xp.matmul(xp.swapaxes(a, -1, -2), g[..., None])[..., 0])
+        return ga, gb
+    if need[0]:
+        ga = wrap(xp.matmul(g, xp.swapaxes(b, -1, -2)))
+    if need[1]:
+        gb = wrap(xp.matmul(xp.swapaxes(a, -1, -2), g))
+    return ga, gb
 
 
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ember._device import get_xp
 from ember._tensor import Tensor
-from ember.ops.base import Op
+from ember.autograd.grad_mode import _state
+from ember.ops.base import Op, wrap
 from ember.ops.pointwise import _need_tensor
 
 
@@ -36,6 +37,8 @@ class _Linear(Op):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if not _state["enabled"]:
+            return _linear_grads(g._data, x, w, need)
         gx = gw = None
         if need[0]:
             gx = g.matmul(w)
@@ -45,6 +48,23 @@ class _Linear(Op):
             else:
                 gw = g.reshape(-1, g.shape[-1]).t().mm(x.reshape(-1, x.shape[-1]))
         return gx, gw, (g if len(need) > 2 and need[2] else None)
+
+
+def _linear_grads(g, x, w, need) -> tuple:
+    """The backward on arrays (no graph to record): one BLAS product per gradient, and the
+    bias gradient summed over the leading dims here rather than by the engine."""
+    gx = gw = gb = None
+    if need[0]:
+        gx = wrap(g @ w._data)
+    if need[1]:
+        xd = x._data
+        if xd.ndim == 1:
+            gw = wrap(get_xp(g).multiply.outer(g, xd))
+        else:
+            gw = wrap(g.reshape(-1, g.shape[-1]).T @ xd.reshape(-1, xd.shape[-1]))
+    if len(need) > 2 and need[2]:
+        gb = wrap(g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g)
+    return gx, gw, gb
 
 
 def _fusable(x: Tensor, w: Tensor, b: Tensor | None) -> bool:

@@ -18,7 +18,7 @@ from ember import _dtype as DT
 from ember._device import get_xp
 from ember._tensor import _TYPE_NAMES, Tensor
 from ember.autograd import grad_mode
-from ember.ops.base import Op
+from ember.ops.base import Op, wrap
 
 _state = grad_mode._state
 _LN2 = math.log(2.0)
@@ -46,6 +46,20 @@ def _need_tensor(op: str, x, name: str = "input", pos: int = 1) -> None:
 
 def _promote(op: str, a, b, dtype: DT.dtype | None = None):
     """Cast tensor operands to their common dtype (or ``dtype``); check devices match."""
+    if dtype is None:  # the common cases first: same-dtype tensors, a float tensor and a number
+        if isinstance(a, Tensor):
+            da = a._data
+            if isinstance(b, Tensor):
+                db = b._data
+                if da.dtype == db.dtype and type(da) is type(db):
+                    if da.shape != db.shape:
+                        _check_broadcast(da.shape, db.shape)
+                    return a, b, DT._FROM_NP[da.dtype]
+            elif (type(b) is float or type(b) is int) and da.dtype.kind == "f":
+                return a, float(b), DT._FROM_NP[da.dtype]
+        elif (type(a) is float or type(a) is int) and isinstance(b, Tensor) \
+                and b._data.dtype.kind == "f":
+            return float(a), b, DT._FROM_NP[b._data.dtype]
     _check_operand(op, a)
     _check_operand(op, b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
@@ -126,13 +140,36 @@ def _xp(a, b=None):
     return get_xp(a if hasattr(a, "shape") else b)
 
 
+def _array(x):
+    """A saved operand as an array (numbers stay numbers)."""
+    return x._data if isinstance(x, Tensor) else x
+
+
 def _zeros(g: Tensor) -> Tensor:
     return Tensor._make(get_xp(g._data).zeros_like(g._data))
 
 
 def _mask(cond: Tensor, g: Tensor) -> Tensor:
     """``g`` where ``cond`` holds, else 0 (unlike ``g * cond``, a nan or inf g stays out)."""
-    return Where.apply(cond, g, Tensor._make(get_xp(g._data).zeros((), g._data.dtype)))
+    if g._requires_grad and _state["enabled"]:
+        return Where.apply(cond, g, Tensor._make(get_xp(g._data).zeros((), g._data.dtype)))
+    return wrap(_keep(cond._data, g._data))
+
+
+def _keep(cond, g):
+    """Arrays: ``g`` where ``cond``, else +0, by masking g's bits (several times faster than
+    ``where`` on an unpredictable mask; nan and inf in g are kept or dropped, never mixed in)."""
+    if g.dtype.kind != "f":
+        return get_xp(g).where(cond, g, g.dtype.type(0))
+    xp = get_xp(g)
+    bits = np.dtype(f"i{g.dtype.itemsize}")
+    m = xp.asarray(cond).astype(bits)
+    xp.negative(m, out=m)  # all ones where kept, 0 elsewhere
+    if m.shape == g.shape:
+        xp.bitwise_and(m, g.view(bits), out=m)
+    else:
+        m = xp.bitwise_and(m, g.view(bits))
+    return m.view(g.dtype)
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
@@ -190,8 +227,12 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return (g * b if ctx.needs_input_grad[0] else None,
-                g * a if ctx.needs_input_grad[1] else None)
+        n = ctx.needs_input_grad
+        if not _state["enabled"]:
+            gd = g._data
+            return (wrap(gd * _array(b)) if n[0] else None,
+                    wrap(gd * _array(a)) if n[1] else None)
+        return g * b if n[0] else None, g * a if n[1] else None
 
 
 class Div(Op):
@@ -206,8 +247,14 @@ class Div(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = g / b if ctx.needs_input_grad[0] else None
-        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        n = ctx.needs_input_grad
+        if not _state["enabled"]:
+            gd, ad, bd = g._data, _array(a), _array(b)
+            with np.errstate(all="ignore"):
+                return (wrap(gd / bd) if n[0] else None,
+                        wrap(-gd * ad / (bd * bd)) if n[1] else None)
+        ga = g / b if n[0] else None
+        gb = -g * a / (b * b) if n[1] else None
         return ga, gb
 
 
@@ -822,6 +869,8 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not _state["enabled"]:
+            return wrap(_keep(~(y._data <= 0), g._data))
         return _mask(~(y <= 0), g)
 
 

@@ -18,8 +18,9 @@ import numpy as np
 from ember import return_types as _rt
 from ember._device import get_xp
 from ember._tensor import Tensor, _wrap_dim
+from ember.autograd.grad_mode import _state
 from ember.ops import pointwise as _pw
-from ember.ops.base import Op
+from ember.ops.base import Op, wrap
 from ember.ops.shape import expand, reshape
 
 # ---- dim handling ----------------------------------------------------------------------------
@@ -57,6 +58,9 @@ def _keep(g: Tensor, shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
 
 def _unreduce(g: Tensor, shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes (the backward of every sum)."""
+    if not _state["enabled"]:  # no graph to record: a read-only broadcast view of the array
+        gd = g._data
+        return wrap(get_xp(gd).broadcast_to(gd.reshape(_kept_shape(shape, axes)), shape))
     return expand(_keep(g, shape, axes, keepdim), shape)
 
 
