@@ -69,9 +69,10 @@ def _assert_ranks_gone(pid_dir: Path, n: int, grace: float = 2.0) -> None:
     assert not alive, f"rank processes still running {grace} s after the job ended: {alive}"
 
 
-@pytest.mark.parametrize("n", [2, 4])
-def test_every_collective_and_dtype_matches_numpy(n):
-    proc, _ = _mpirun(n, "collectives.py")
+@pytest.mark.parametrize(("n", "debug"), [(2, ""), (4, "DETAIL")])
+def test_every_collective_and_dtype_matches_numpy(n, debug):
+    # on 4 ranks the debug mode's cross-rank check runs before every collective too
+    proc, _ = _mpirun(n, "collectives.py", EMBER_DISTRIBUTED_DEBUG=debug)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("ok "), proc.stdout + proc.stderr
 
@@ -147,6 +148,7 @@ def test_nccl_backend_is_refused_clearly():
         dist.init_process_group("nccl")
     with pytest.raises(ValueError, match="Invalid backend"):
         dist.init_process_group("gloo2")
+    assert dist.Backend("GLOO") == dist.Backend.MPI == "mpi"  # PyTorch CPU scripts say gloo
     assert not dist.is_initialized()
 
 

@@ -51,21 +51,23 @@ class ReduceOp(enum.Enum):
 
 
 class Backend(str):
-    """A backend name (``"mpi"`` or ``"nccl"``), compared as a plain lower-case string."""
+    """A backend name, compared as a plain lower-case string. ``"gloo"`` (PyTorch's CPU
+    backend, which CPU scripts name) is served by MPI, so it becomes ``"mpi"``."""
 
     MPI = "mpi"
     NCCL = "nccl"
+    GLOO = "gloo"
 
     def __new__(cls, name: str):
         if not isinstance(name, str):
             raise ValueError(f"Backend name must be a string, but got: {name!r}")
         value = name.lower()
-        if value not in (cls.MPI, cls.NCCL):
+        if value not in (cls.MPI, cls.NCCL, cls.GLOO):
             raise ValueError(
                 f"Invalid backend: '{name}'. ember.distributed supports 'mpi' (CPU tensors, "
-                "through mpi4py) and 'nccl'."
+                "through mpi4py; 'gloo' is an alias) and 'nccl'."
             )
-        return str.__new__(cls, value)
+        return str.__new__(cls, cls.MPI if value == cls.GLOO else value)
 
 
 class ProcessGroup:

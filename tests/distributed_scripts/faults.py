@@ -24,7 +24,7 @@ if mode == "env":
     except ValueError as e:
         assert f"rank={rank + 1} but MPI started this process as rank {rank}" in str(e), e
     assert not dist.is_initialized()
-dist.init_process_group("mpi")
+dist.init_process_group("gloo")  # what PyTorch CPU scripts say; served by MPI
 rank = dist.get_rank()
 (pid_dir / f"{rank}.pid").write_text(str(os.getpid()))
 x = torch.ones(2)
