@@ -2,7 +2,7 @@
 
 ``scaled_dot_product_attention`` is one op, ``_Attention``: two batched matmuls around a softmax
 computed in place, with the causal or boolean mask added as a constant bias, and a backward of
-four matmuls on arrays.  It saves q, k, v and the attention weights, nothing else.  When the
+five matmuls on arrays.  It saves q, k, v and the softmax's log normalizers, nothing else.  When the
 backward must itself be differentiable (``create_graph=True``) it recomputes the weights from
 q and k with ember ops, so double backward works; a float mask that requires grad takes the
 composite path of ember ops.  The softmax gives zeros (not NaN) for a query whose keys are all
@@ -110,8 +110,9 @@ def _bias(keep, like: Tensor) -> Tensor:
                                  xp.asarray(-xp.inf, like._data.dtype)))
 
 
-def _np_softmax_(s) -> None:
-    """Softmax over the last axis in place; a row of all -inf becomes zeros."""
+def _np_softmax_(s):
+    """Softmax over the last axis in place; a row of all -inf becomes zeros.  Returns the
+    rows' log normalizers (0 for such a row), from which ``exp(s - lse)`` gives it again."""
     xp = get_xp(s)
     m = s.max(axis=-1, keepdims=True)
     dead = xp.isneginf(m)
@@ -124,6 +125,18 @@ def _np_softmax_(s) -> None:
     if any_dead:
         total[dead] = 1
     s /= total
+    xp.log(total, out=total)
+    total += m
+    return total
+
+
+def _np_scores(q, k, bias, scale):
+    xp = get_xp(q)
+    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+    s *= s.dtype.type(scale)
+    if bias is not None:
+        s += bias
+    return s
 
 
 class _Attention(Op):
@@ -131,6 +144,8 @@ class _Attention(Op):
 
     ``bias`` is a constant array (the causal or boolean mask as 0/-inf, or a float mask that
     needs no grad) or None; ``factor`` is the dropout mask already scaled by 1/(1-p), or None.
+    Saved: q, k, v and each row's log normalizer, not the (L, S) weights, which the backward
+    recomputes with one more batched product (as PyTorch's fused CPU kernel does).
     """
 
     def name(self) -> str:
@@ -140,20 +155,16 @@ class _Attention(Op):
     def forward(ctx, q, k, v, bias, scale, factor):
         xp = get_xp(q)
         ctx.scale = scale
-        s = xp.matmul(q, xp.swapaxes(k, -1, -2))
-        s *= s.dtype.type(scale)
-        if bias is not None:
-            s += bias
-        _np_softmax_(s)
-        w = s if factor is None else s * factor
-        out = xp.matmul(w, v)
+        s = _np_scores(q, k, bias, scale)
+        lse = _np_softmax_(s)
+        out = xp.matmul(s if factor is None else s * factor, v)
         if ctx.needs_input_grad:
-            ctx.save_for_backward(q, k, v, s, bias, factor)
+            ctx.save_for_backward(q, k, v, lse, bias, factor)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        q, k, v, w, bias, factor = ctx.saved_tensors
+        q, k, v, lse, bias, factor = ctx.saved_tensors
         scale = ctx.scale
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable backward
             scores = (q * scale).matmul(k.transpose(-2, -1))
@@ -166,22 +177,23 @@ class _Attention(Op):
             return (ds.matmul(k), ds.transpose(-2, -1).matmul(q),
                     wd.transpose(-2, -1).matmul(g), None, None, None)
         xp = get_xp(g._data)
-        ga, qa, ka, va, wa = g._data, q._data, k._data, v._data, w._data
+        ga, qa, ka, va = g._data, q._data, k._data, v._data
         fa = None if factor is None else factor._data
+        w = _np_scores(qa, ka, None if bias is None else bias._data, scale)
+        w -= lse._data
+        xp.exp(w, out=w)
         need = ctx.needs_input_grad
         dv = None
         if need[2]:
-            wd = wa if fa is None else wa * fa
+            wd = w if fa is None else w * fa
             dv = Tensor._make(xp.matmul(xp.swapaxes(wd, -1, -2), ga))
         if not (need[0] or need[1]):
             return None, None, dv, None, None, None
         ds = xp.matmul(ga, xp.swapaxes(va, -1, -2))
         if fa is not None:
             ds *= fa
-        ds *= wa
-        rows = ds.sum(axis=-1, keepdims=True)
-        rows = wa * rows
-        ds -= rows
+        ds -= xp.einsum("...j,...j->...", ds, w)[..., None]
+        ds *= w
         ds *= ds.dtype.type(scale)
         dq = Tensor._make(xp.matmul(ds, ka)) if need[0] else None
         dk = Tensor._make(xp.matmul(xp.swapaxes(ds, -1, -2), qa)) if need[1] else None

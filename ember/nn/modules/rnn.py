@@ -191,21 +191,21 @@ class _LSTMLayer(Op):
         k *= o
         q3 = q[:, hidden:].reshape(rows, 3, hidden)
         w = _gate_rows(w_hh._data)
-        dz = xp.empty_like(a)
-        dz3 = dz[:, hidden:].reshape(rows, 3, hidden)
         go = g_out._data
         dh, dc = g_h._data.copy(), g_c._data.copy()
         tmp = xp.empty_like(dh)
-        for row, bs in reversed(order):
+        for row, bs in reversed(order):  # q's rows become the gates' gradient dz in place
             rs = slice(row, row + bs)
             dhb, dcb, t = dh[:bs], dc[:bs], tmp[:bs]
             dhb += go[rs]
             xp.multiply(dhb, k[rs], out=t)
             dcb += t
-            xp.multiply(dhb, q[rs, :hidden], out=dz[rs, :hidden])
-            xp.multiply(q3[rs], dcb[:, None, :], out=dz3[rs])
+            q[rs, :hidden] *= dhb
+            q3[rs] *= dcb[:, None, :]
             dcb *= f[rs]
-            xp.matmul(dz[rs], w, out=dhb)
+            xp.matmul(q[rs], w, out=dhb)
+        dz = q
+        del q3, k, tmp
         need = ctx.needs_input_grad
         dx = Tensor._make(dz @ _gate_rows(w_ih._data)) if need[0] else None
         dw_ih = Tensor._make(_gate_unrows(dz.T @ x._data)) if need[1] else None
