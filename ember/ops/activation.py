@@ -56,6 +56,13 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():  # on arrays: one temporary, the result
+            ya, ga = y._data, g._data
+            out = ga * ya
+            rows = out.sum(axis=ctx.dim, keepdims=True)
+            get_xp(out).subtract(ga, rows, out=out)
+            out *= ya
+            return Tensor._make(out), None
         return y * (g - (g * y).sum(ctx.dim, keepdim=True))
 
 
@@ -74,6 +81,13 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():  # on arrays: one temporary, the result
+            ga = g._data
+            xp = get_xp(ga)
+            out = xp.exp(y._data)
+            out *= ga.sum(axis=ctx.dim, keepdims=True)
+            xp.subtract(ga, out, out=out)
+            return Tensor._make(out), None
         return g - y.exp() * g.sum(ctx.dim, keepdim=True)
 
 
