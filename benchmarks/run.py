@@ -266,7 +266,7 @@ from the same seeded NumPy parameters and data (the first step's loss is compare
 warm-up, then are driven in alternating rounds (ember, torch, torch, ember, ...), each round a
 few steps of about 0.25 s timed one by one; the figure is the median step time and ember/torch
 > 1 means ember is slower.  Threads: OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS
-= 2 (unless already set) and torch.set_num_threads(2).
+= 2 unless already set, and torch.set_num_threads(OMP_NUM_THREADS).
 
 Memory (training workloads): in a fresh process per framework, with glibc's malloc told to map
 every block of 64 KiB or more on its own and return it when freed

@@ -23,14 +23,15 @@ from pathlib import Path
 
 from benchmarks.workloads import WORKLOADS, Skip
 
-THREADS = 2
+THREADS = 2  # the default of OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS
 
 
 def load(framework: str):
-    """Import the framework; torch gets ``set_num_threads(THREADS)`` like NumPy's BLAS."""
+    """Import the framework; torch gets ``set_num_threads`` equal to the BLAS threads NumPy
+    uses (OMP_NUM_THREADS, which the runner sets to ``THREADS`` unless already set)."""
     t = importlib.import_module(framework)
     if framework == "torch":
-        t.set_num_threads(THREADS)
+        t.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", THREADS)))
     return t
 
 
