@@ -136,7 +136,8 @@ def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, captur
             if is_acc:
                 if not capture and grads_in[0] is not None and (inputs is None or node in targets):
                     leaf = node.variable
-                    _accumulate(leaf, grads_in[0], create_graph, _sole(grads_in[0]))
+                    sole = _sole(grads_in[0])
+                    _accumulate(leaf, grads_in[0], create_graph, sole)
                     if leaf._post_acc_hooks:
                         for fn in list(leaf._post_acc_hooks.values()):
                             fn(leaf)
@@ -172,6 +173,7 @@ def _walk(outputs, grads, retain_graph: bool, create_graph: bool, inputs, captur
                 deps[child] = n
                 if n == 0:
                     heappush(heap, (-child._seq, id(child), child))
+            grads_out = g = None  # the children's buffers are now the only holders (see _sole)
     finally:
         state["enabled"] = prev
     return captured
@@ -225,24 +227,35 @@ def _refcounts(g) -> tuple:
     return sys.getrefcount(g), sys.getrefcount(g._data)
 
 
-_FRESH: tuple | None = None  # _refcounts of a gradient that nothing outside the engine holds
-_Tensor = None
+class _Probe:
+    __slots__ = ("_data",)
+
+
+def _probe_counts(g) -> tuple:
+    return _refcounts(g)  # the same call depth as in _sole
+
+
+def _fresh_counts() -> tuple:
+    """_refcounts of a gradient held by nothing but one buffer list, as _walk passes it."""
+    probe = _Probe()
+    probe._data = object()
+    grads = [probe]
+    del probe
+    return _probe_counts(grads[0])
+
+
+_FRESH = _fresh_counts()
 
 
 def _sole(g) -> bool:
     """Whether ``g`` (called as ``_sole(grads[0])``) is a plain Tensor over an array of its own
     that nothing but the engine references, so ``.grad`` may take it without a copy (as
     PyTorch's AccumulateGrad steals a gradient whose use count is one)."""
-    global _FRESH, _Tensor
-    if _FRESH is None:
-        from ember._tensor import Tensor
-
-        grads = [Tensor._make(np.empty(1))]
-        _FRESH, _Tensor = _refcounts(grads[0]), Tensor
+    if _refcounts(g) != _FRESH:  # first, before a local holds the array
+        return False
     d = g._data
-    return (type(g) is _Tensor and type(d) is np.ndarray and d.base is None
-            and d.flags.c_contiguous and d.flags.writeable and g.grad_fn is None
-            and _refcounts(g) == _FRESH)
+    return (type(d) is np.ndarray and d.base is None and d.flags.c_contiguous
+            and d.flags.writeable and g.grad_fn is None and type(g).__name__ == "Tensor")
 
 
 def _accumulate(t, g, create_graph: bool, sole: bool) -> None:
@@ -251,7 +264,7 @@ def _accumulate(t, g, create_graph: bool, sole: bool) -> None:
     if create_graph:
         t._grad = g if t._grad is None else t._grad + g
     elif t._grad is None:
-        t._grad = g if sole else _Tensor._make(g._data.copy())
+        t._grad = g if sole else g.detach().clone()
     elif t._grad._requires_grad:
         t._grad = t._grad + g.detach()
     else:
