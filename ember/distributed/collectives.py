@@ -223,13 +223,13 @@ def _check_list(tensors, n: int, like: np.ndarray, label: str, what: str) -> lis
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{label}(): {what} must be a list of Tensors")
     if len(tensors) != n:
-        raise ValueError(
+        raise RuntimeError(
             f"{label}(): {what} has {len(tensors)} tensors but the group has {n} ranks"
         )
     arrays = [_array(t, label, what) for t in tensors]
     for i, x in enumerate(arrays):
         if x.dtype != like.dtype or x.size != like.size:
-            raise ValueError(
+            raise RuntimeError(
                 f"{label}(): {what}[{i}] is {_desc(x)} but the tensor is {_desc(like)}; every "
                 "tensor of the list must have the tensor's dtype and number of elements"
             )
@@ -270,7 +270,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
     out, a = _array(output_tensor, "all_gather_into_tensor"), _array(input_tensor,
                                                                    "all_gather_into_tensor")
     if out.dtype != a.dtype or out.size != a.size * g.size():
-        raise ValueError(
+        raise RuntimeError(
             f"all_gather_into_tensor(): output tensor ({_desc(out)}) must have the input's "
             f"dtype and world size ({g.size()}) times its number of elements ({_desc(a)})"
         )
@@ -317,7 +317,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
         return None
     out, a = _array(output, "reduce_scatter_tensor"), _array(input, "reduce_scatter_tensor")
     if out.dtype != a.dtype or a.size != out.size * g.size():
-        raise ValueError(
+        raise RuntimeError(
             f"reduce_scatter_tensor(): input tensor ({_desc(a)}) must have the output's dtype "
             f"and world size ({g.size()}) times its number of elements ({_desc(out)})"
         )
@@ -392,12 +392,12 @@ def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor]
     for what, lst in (("output_tensor_list", output_tensor_list),
                       ("input_tensor_list", input_tensor_list)):
         if not isinstance(lst, (list, tuple)) or len(lst) != n:
-            raise ValueError(f"all_to_all(): {what} must be a list of {n} tensors (one per rank)")
+            raise RuntimeError(f"all_to_all(): {what} must be a list of {n} tensors (one per rank)")
     outs = [_array(t, "all_to_all", "output_tensor_list") for t in output_tensor_list]
     ins = [_array(t, "all_to_all", "input_tensor_list") for t in input_tensor_list]
     dtype = ins[0].dtype
     if any(x.dtype != dtype for x in outs + ins):
-        raise ValueError("all_to_all(): every input and output tensor must have the same dtype")
+        raise RuntimeError("all_to_all(): every input and output tensor must have the same dtype")
     _start(g, "all_to_all", f"dtype={_desc(ins[0]).split('dtype=')[1]}")
     send = np.concatenate([np.ascontiguousarray(x).ravel() for x in ins])
     recv = np.empty(sum(x.size for x in outs), dtype)
@@ -422,18 +422,18 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[in
     n = g.size()
     out, a = _array(output, "all_to_all_single"), _array(input, "all_to_all_single")
     if out.dtype != a.dtype:
-        raise ValueError("all_to_all_single(): output and input must have the same dtype")
+        raise RuntimeError("all_to_all_single(): output and input must have the same dtype")
 
     def counts(x: np.ndarray, splits, what: str) -> list[int]:
         rows = x.shape[0] if x.ndim else 1
         row = x.size // rows if rows else 0
         if splits is None:
             if rows % n:
-                raise ValueError(f"all_to_all_single(): {what}'s first dim ({rows}) must be "
+                raise RuntimeError(f"all_to_all_single(): {what}'s first dim ({rows}) must be "
                                  f"divisible by the group size ({n}) when no split sizes are given")
             return [rows // n * row] * n
         if len(splits) != n or sum(splits) != rows:
-            raise ValueError(f"all_to_all_single(): {what} split sizes {list(splits)} must be "
+            raise RuntimeError(f"all_to_all_single(): {what} split sizes {list(splits)} must be "
                              f"{n} sizes that add up to its first dim ({rows})")
         return [int(s) * row for s in splits]
 
@@ -460,6 +460,9 @@ def isend(tensor: Tensor, dst: int, group=None, tag: int = 0) -> Work | None:
     g, peer = _group_and_root(group, dst, "isend", "dst")
     if g is None:
         return None
+    if peer == g.rank():
+        raise ValueError("Invalid destination rank: destination rank should not be the same as "
+                         "the rank of the current process.")
     a = _source(_array(tensor, "isend"))
     req = g.comm.Isend(_spec(a), peer, tag)
     return run(g, f"send to rank {dst}", [req], None, True, [tensor], collective=False,
@@ -474,15 +477,18 @@ def irecv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0) -> W
         return None
     MPI = _mpi()
     peer = MPI.ANY_SOURCE if src is None else g.group_rank(src, "src")
+    if peer == g.rank():
+        raise ValueError("Invalid source rank: source rank should not be the same as the rank "
+                         "of the current process.")
     a = _array(tensor, "irecv")
     buf, write_back = _inout(a, reduce=False)
     status = MPI.Status()
     req = g.comm.Irecv(_spec(buf), peer, tag)
     work = run(g, "recv" if src is None else f"recv from rank {src}", [req], None, True,
-               collective=False, peers=None if src is None else [peer])
+               [tensor], collective=False, peers=None if src is None else [peer])
 
     def finish() -> None:
-        work._result = g.ranks[status.Get_source()] if src is None else src
+        work._source = g.ranks[status.Get_source()] if src is None else src
         if write_back is not None:
             write_back()
 

@@ -47,7 +47,7 @@ class ReduceOp(enum.Enum):
     BXOR = "bxor"
 
     def __repr__(self) -> str:
-        return f"<ReduceOp.{self.name}: {list(ReduceOp).index(self)}>"
+        return f"<RedOpType.{self.name}: {list(ReduceOp).index(self)}>"
 
 
 class Backend(str):
@@ -83,16 +83,17 @@ class ProcessGroup:
         self.op = ""  # name of the last collective started
         self._history = [""] * 64  # names of the last collectives, by sequence number
         self._replies: list = []  # pending Isend requests of answers to queries
+        self._rank, self._size = comm.Get_rank(), comm.Get_size()
 
     def op_at(self, seq: int) -> str:
         """The name of this rank's collective number ``seq`` (recent ones only)."""
         return self._history[seq % len(self._history)]
 
     def rank(self) -> int:
-        return self.comm.Get_rank()
+        return self._rank
 
     def size(self) -> int:
-        return self.comm.Get_size()
+        return self._size
 
     def group_rank(self, global_rank: int, what: str = "rank") -> int:
         """The group rank of ``global_rank``; ValueError naming the op's argument if absent."""
@@ -336,7 +337,10 @@ def _poll(reqs, group, label, seq, deadline, start, peers, status) -> None:
 
 class Work:
     """The handle an ``async_op=True`` call returns: ``wait()`` blocks (up to the group's
-    timeout) until the op is done and its result is in the tensors; ``is_completed()`` polls."""
+    timeout) until the op is done and its result is in the tensors; ``is_completed()`` polls.
+    Where the result goes through a buffer (a non-contiguous tensor, a float16 reduction, the
+    tensors of a list), ``wait()`` or a True ``is_completed()`` copies it in, so read the
+    tensors only after one of them, as PyTorch requires."""
 
     def __init__(self, group: ProcessGroup, label: str, seq: int | None, reqs: list,
                  finish=None, result=None, peers: list[int] | None = None) -> None:
@@ -351,6 +355,7 @@ class Work:
         self._done = False
         self._exception: Exception | None = None
         self._status = None  # an MPI.Status for a receive from any source
+        self._source = -1  # the sender of a receive
 
     def _complete(self) -> None:
         self._done = True
@@ -393,11 +398,14 @@ class Work:
 
     def result(self) -> list:
         """The output tensors (after ``wait()``)."""
+        if not self._done:
+            raise RuntimeError("Work needs to be completed before calling result(). Should call "
+                               "wait() before result().")
         return self._result
 
     def source_rank(self) -> int:
-        """For a ``recv``/``irecv`` from any source: the rank the message came from."""
-        return self._result
+        """For a completed ``irecv``: the global rank the message came from."""
+        return self._source
 
     synchronize = wait
 

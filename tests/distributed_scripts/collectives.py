@@ -214,6 +214,29 @@ dist.all_reduce(t, op=dist.ReduceOp.BXOR)
 expect("all_reduce/BXOR", t, np.bitwise_xor.reduce(
     [np.array([5, 6, 3], np.int32) * (r + 1) for r in range(N)]))
 
+def raises(exc: type, match: str, fn, *args, **kwargs) -> None:
+    global checks
+    try:
+        fn(*args, **kwargs)
+    except exc as e:
+        assert match in str(e), f"{fn.__name__}: {e}"
+        checks += 1
+        return
+    raise AssertionError(f"{fn.__name__}{args} must raise {exc.__name__}")
+
+
+raises(ValueError, "Invalid destination rank", dist.send, torch.ones(1), RANK)
+raises(RuntimeError, "has 1 tensors but the group has", dist.all_gather, [torch.ones(1)],
+       torch.ones(1))
+raises(RuntimeError, "world size", dist.all_gather_into_tensor, torch.ones(N + 1), torch.ones(1))
+raises(ValueError, "src 7 is not part of the group", dist.broadcast, torch.ones(1), 7)
+raises(TypeError, "datetime.timedelta", dist.new_group, [0], timeout=5)
+work = dist.all_reduce(torch.ones(1), async_op=True)
+if not work.is_completed():
+    raises(RuntimeError, "Should call wait() before result()", work.result)
+work.wait()
+assert len(work.result()) == 1
+
 # shapes: 0-d and empty
 t = torch.tensor(float(RANK))
 dist.all_reduce(t)
