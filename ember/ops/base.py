@@ -41,6 +41,8 @@ class Op(Node):
 
     forward = None
     backward = None
+    _to_save: tuple = ()  # what forward asked to save, until _record packs it into _saved
+    _non_diff: tuple = ()
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
@@ -55,7 +57,7 @@ class Op(Node):
         saved = self._saved
         if saved is None:
             return ()
-        return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in saved)
+        return tuple([s.unpack(self) if type(s) is SavedTensor else s for s in saved])
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -88,40 +90,50 @@ class Op(Node):
 
     def _record(self, args: tuple, arrays: list, kwargs: dict):
         """Run forward with the graph recorded: this node becomes the outputs' ``grad_fn``."""
-        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        self.needs_input_grad = needs  # forward may save only what backward will need
-        out = self.forward(self, *arrays, **kwargs)
-        multi = type(out) is tuple
-        outs = out if multi else (out,)
-        self._seq = next(_sequence)
         edges = []
         meta = []
-        for a, r in zip(args, needs):
-            if r:
-                edges.append((a.grad_fn or accumulator(a), a._output_nr))
-                meta.append((a._data.shape, a._data.dtype))
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                meta.append((d.shape, d.dtype))
+                if a._requires_grad:
+                    edges.append((a.grad_fn or accumulator(a), a._output_nr))
+                    continue
             else:
-                edges.append((None, 0))
-                meta.append((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None)
+                meta.append(None)
+            edges.append((None, 0))
+        # forward may save only what backward will need
+        self.needs_input_grad = tuple([e[0] is not None for e in edges])
+        out = self.forward(self, *arrays, **kwargs)
+        self._seq = next(_sequence)
         self.next_functions = tuple(edges)
         self._in_meta = tuple(meta)
-        non_diff = getattr(self, "_non_diff", ())
-        results = []
-        out_meta = []
-        for i, o in enumerate(outs):
-            if type(o) is not ndarray:
-                o = _as_array(o)
-            if o.dtype.kind == "f" and not any(o is n for n in non_diff):
-                results.append(Tensor._make(o, self, i))
-            else:
-                results.append(Tensor._make(o))
-            out_meta.append((o.shape, o.dtype))
-        self._out_meta = tuple(out_meta)
-        to_save = getattr(self, "_to_save", None)
+        if type(out) is tuple:
+            results = tuple([self._output(o, i) for i, o in enumerate(out)])
+            self._out_meta = tuple([(r._data.shape, r._data.dtype) for r in results])
+        else:
+            results = self._output(out, 0)
+            d = results._data
+            self._out_meta = ((d.shape, d.dtype),)
+        to_save = self._to_save
         if to_save:
-            self._saved = tuple(_pack(s, args, results) for s in to_save)
+            outs = results if type(results) is tuple else (results,)
+            self._saved = tuple([_pack(s, args, outs) for s in to_save])
             del self._to_save
-        return tuple(results) if multi else results[0]
+        return results
+
+    def _output(self, o, i: int) -> Tensor:
+        """Output ``i`` as a Tensor: in the graph unless it is not floating or was marked
+        non-differentiable."""
+        if type(o) is not ndarray:
+            o = _as_array(o)
+        if o.dtype.kind == "f":
+            for n in self._non_diff:
+                if o is n:
+                    break
+            else:
+                return Tensor._make(o, self, i)
+        return Tensor._make(o)
 
     def _apply_backward(self, grads: list) -> list:
         for g in grads:  # (``None in grads`` would call Tensor.__eq__)

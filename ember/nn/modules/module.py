@@ -149,7 +149,10 @@ class Module:
 
     def __getattr__(self, name: str):
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
+        params = d.get("_parameters")
+        if params is not None and name in params:
+            return params[name]
+        for registry in ("_buffers", "_modules"):
             reg = d.get(registry)
             if reg is not None and name in reg:
                 return reg[name]
@@ -472,6 +475,10 @@ class Module:
         return RemovableHandle(self._backward_pre_hooks, hook)
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks):
+            return self.forward(*args, **kwargs)
         for hid, hook in list(itertools.chain(_global_forward_pre_hooks.items(),
                                               self._forward_pre_hooks.items())):
             if hid in self._forward_pre_hooks_with_kwargs:
