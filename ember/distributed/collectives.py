@@ -17,7 +17,6 @@ between the group's ranks and raises a RuntimeError naming the ranks that disagr
 """
 from __future__ import annotations
 
-import os
 import pickle
 
 import numpy as np
@@ -30,6 +29,7 @@ from ember.distributed.process_group import (
     Work,
     _mpi,
     _resolve,
+    _state,
     begin,
     run,
     wait_requests,
@@ -40,14 +40,31 @@ _INT_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
               "bool": "Bool"}
 
 
+_tables: tuple = ()
+
+
+def _mpi_tables() -> tuple:
+    """MPI datatype by NumPy dtype, MPI op by ReduceOp for numbers and for bool (built once)."""
+    global _tables
+    if not _tables:
+        MPI = _mpi()
+        types = {np.dtype(n): t for n, t in (
+            ("bool", MPI.C_BOOL), ("uint8", MPI.UINT8_T), ("int8", MPI.INT8_T),
+            ("int16", MPI.INT16_T), ("int32", MPI.INT32_T), ("int64", MPI.INT64_T),
+            ("float16", MPI.UINT16_T),  # moved as 2-byte words; reductions go through float32
+            ("float32", MPI.FLOAT), ("float64", MPI.DOUBLE))}
+        numbers = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+                   ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+                   ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
+        logical = {ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.BOR: MPI.LOR,
+                   ReduceOp.MIN: MPI.LAND, ReduceOp.PRODUCT: MPI.LAND, ReduceOp.BAND: MPI.LAND,
+                   ReduceOp.BXOR: MPI.LXOR}
+        _tables = (types, numbers, logical)
+    return _tables
+
+
 def _mpi_type(dtype: np.dtype):
-    MPI = _mpi()
-    if dtype == np.float16:
-        return MPI.UINT16_T  # moved as 2-byte words; reductions go through float32
-    return {
-        "bool": MPI.C_BOOL, "uint8": MPI.UINT8_T, "int8": MPI.INT8_T, "int16": MPI.INT16_T,
-        "int32": MPI.INT32_T, "int64": MPI.INT64_T, "float32": MPI.FLOAT, "float64": MPI.DOUBLE,
-    }[dtype.name]
+    return _mpi_tables()[0][dtype]
 
 
 def _spec(a: np.ndarray) -> list:
@@ -90,40 +107,36 @@ def _source(a: np.ndarray, reduce: bool = False) -> np.ndarray:
 
 def _reduce_op(op, dtype: np.dtype, name: str):
     """The MPI op for ``op`` on ``dtype``, and whether the result is divided (AVG)."""
-    MPI = _mpi()
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{name}(): op must be a ReduceOp, got {op!r}")
+    _, numbers, logical = _mpi_tables()
+    if op is ReduceOp.AVG and dtype.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_INT_NAMES[dtype.name]}"
+        )
     if dtype == np.bool_:
-        if op is ReduceOp.AVG:
-            raise RuntimeError("result type Float can't be cast to the desired output type Bool")
-        return {ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.BOR: MPI.LOR,
-                ReduceOp.MIN: MPI.LAND, ReduceOp.PRODUCT: MPI.LAND, ReduceOp.BAND: MPI.LAND,
-                ReduceOp.BXOR: MPI.LXOR}[op], False
-    if op is ReduceOp.AVG:
-        if dtype.kind != "f":
-            raise RuntimeError(
-                "result type Float can't be cast to the desired output type "
-                f"{_INT_NAMES[dtype.name]}"
-            )
-        return MPI.SUM, True
-    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and dtype.kind == "f":
+        return logical[op], False
+    if dtype.kind == "f" and op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR):
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
-    return {ReduceOp.SUM: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
-            ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR,
-            ReduceOp.BXOR: MPI.BXOR}[op], False
+    return numbers[op], op is ReduceOp.AVG
+
+
+def _dtype_name(a: np.ndarray) -> str:
+    from ember._dtype import _FROM_NP
+
+    return str(_FROM_NP[a.dtype])
 
 
 def _desc(a: np.ndarray) -> str:
-    from ember._dtype import _FROM_NP
-
-    return f"shape={list(a.shape)}, dtype={_FROM_NP[a.dtype]}"
+    return f"shape={list(a.shape)}, dtype={_dtype_name(a)}"
 
 
-def _start(g: ProcessGroup, label: str, desc: str) -> int:
-    """Count the collective; in debug mode check that every rank runs the same one."""
+def _start(g: ProcessGroup, label: str, desc=None) -> int:
+    """Count the collective; in debug mode check that every rank runs the same one
+    (``desc()`` describes this rank's arguments)."""
     seq = begin(g, label)
-    if os.environ.get("EMBER_DISTRIBUTED_DEBUG", "").upper() == "DETAIL" and g.size() > 1:
-        _debug_check(g, label, seq, f"{label}({desc})")
+    if _state.debug and g.size() > 1:
+        _debug_check(g, label, seq, f"{label}({desc() if desc else ''})")
     return seq
 
 
@@ -163,7 +176,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
         return None
     a = _array(tensor, "all_reduce")
     mop, avg = _reduce_op(op, a.dtype, "all_reduce")
-    _start(g, "all_reduce", f"{_desc(a)}, op={op.name}")
+    _start(g, "all_reduce", lambda: f"{_desc(a)}, op={op.name}")
     buf, write_back = _inout(a, reduce=True)
     req = g.comm.Iallreduce(_mpi().IN_PLACE, _spec(buf), mop)
     finish = write_back
@@ -184,7 +197,7 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     if g is None:
         return None
     a = _array(tensor, "broadcast")
-    _start(g, "broadcast", f"{_desc(a)}, src={src}")
+    _start(g, "broadcast", lambda: f"{_desc(a)}, src={src}")
     buf, write_back = _inout(a, reduce=False)
     req = g.comm.Ibcast(_spec(buf), root)
     return run(g, "broadcast", [req], write_back if g.rank() != root else None, async_op,
@@ -199,7 +212,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
         return None
     a = _array(tensor, "reduce")
     mop, avg = _reduce_op(op, a.dtype, "reduce")
-    _start(g, "reduce", f"{_desc(a)}, op={op.name}, dst={dst}")
+    _start(g, "reduce", lambda: f"{_desc(a)}, op={op.name}, dst={dst}")
     MPI = _mpi()
     if g.rank() != root:
         buf = _source(a, reduce=True)
@@ -254,7 +267,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group=None, async_op: 
         return None
     a = _array(tensor, "all_gather")
     outs = _check_list(tensor_list, g.size(), a, "all_gather", "tensor_list")
-    _start(g, "all_gather", _desc(a))
+    _start(g, "all_gather", lambda: _desc(a))
     recv = np.empty((g.size(), a.size), a.dtype)
     req = g.comm.Iallgather(_spec(_source(a)), _spec(recv))
     return run(g, "all_gather", [req], _scatter_into(outs, recv), async_op, list(tensor_list))
@@ -274,7 +287,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
             f"all_gather_into_tensor(): output tensor ({_desc(out)}) must have the input's "
             f"dtype and world size ({g.size()}) times its number of elements ({_desc(a)})"
         )
-    _start(g, "all_gather_into_tensor", _desc(a))
+    _start(g, "all_gather_into_tensor", lambda: _desc(a))
     buf, write_back = _inout(out, reduce=False)
     req = g.comm.Iallgather(_spec(_source(a)), _spec(buf))
     return run(g, "all_gather_into_tensor", [req], write_back, async_op, [output_tensor])
@@ -301,7 +314,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     out = _array(output, "reduce_scatter", "output")
     ins = _check_list(input_list, g.size(), out, "reduce_scatter", "input_list")
     mop, avg = _reduce_op(op, out.dtype, "reduce_scatter")
-    _start(g, "reduce_scatter", f"{_desc(out)}, op={op.name}")
+    _start(g, "reduce_scatter", lambda: f"{_desc(out)}, op={op.name}")
     send = np.concatenate([_source(x, reduce=True).ravel() for x in ins])
     buf, write_back = _inout(out, reduce=True)
     req = g.comm.Ireduce_scatter_block(_spec(send), _spec(buf), mop)
@@ -322,7 +335,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
             f"and world size ({g.size()}) times its number of elements ({_desc(out)})"
         )
     mop, avg = _reduce_op(op, out.dtype, "reduce_scatter_tensor")
-    _start(g, "reduce_scatter_tensor", f"{_desc(a)}, op={op.name}")
+    _start(g, "reduce_scatter_tensor", lambda: f"{_desc(a)}, op={op.name}")
     buf, write_back = _inout(out, reduce=True)
     req = g.comm.Ireduce_scatter_block(_spec(_source(a, reduce=True)), _spec(buf), mop)
     return run(g, "reduce_scatter_tensor", [req],
@@ -341,7 +354,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     elif gather_list:
         raise ValueError("gather(): Argument ``gather_list`` must NOT be specified on non-"
                          "destination ranks.")
-    _start(g, "gather", f"{_desc(a)}, dst={dst}")
+    _start(g, "gather", lambda: f"{_desc(a)}, dst={dst}")
     send = _spec(_source(a))
     if g.rank() != root:
         return run(g, "gather", [g.comm.Igather(send, None, root)], None, async_op, [tensor])
@@ -364,7 +377,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     elif scatter_list:
         raise ValueError("scatter(): Argument ``scatter_list`` must NOT be specified on non-"
                          "source ranks.")
-    _start(g, "scatter", f"{_desc(a)}, src={src}")
+    _start(g, "scatter", lambda: f"{_desc(a)}, src={src}")
     buf, write_back = _inout(a, reduce=False)
     req = g.comm.Iscatter(send, _spec(buf), root)
     return run(g, "scatter", [req], write_back, async_op, [tensor])
@@ -398,7 +411,7 @@ def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor]
     dtype = ins[0].dtype
     if any(x.dtype != dtype for x in outs + ins):
         raise RuntimeError("all_to_all(): every input and output tensor must have the same dtype")
-    _start(g, "all_to_all", f"dtype={_desc(ins[0]).split('dtype=')[1]}")
+    _start(g, "all_to_all", lambda: f"dtype={_dtype_name(ins[0])}")
     send = np.concatenate([np.ascontiguousarray(x).ravel() for x in ins])
     recv = np.empty(sum(x.size for x in outs), dtype)
 
@@ -439,7 +452,7 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[in
 
     sc = counts(a, input_split_sizes, "input")
     rc = counts(out, output_split_sizes, "output")
-    _start(g, "all_to_all_single", f"dtype={_desc(a).split('dtype=')[1]}")
+    _start(g, "all_to_all_single", lambda: f"dtype={_dtype_name(a)}")
     buf, write_back = _inout(out, reduce=False)
     return _alltoallv(g, "all_to_all_single", _source(a), sc, buf, rc, write_back, async_op,
                       [output])
@@ -450,7 +463,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     g = _resolve(group, "barrier")
     if g is None:
         return None
-    _start(g, "barrier", "")
+    _start(g, "barrier")
     return run(g, "barrier", [g.comm.Ibarrier()], None, async_op)
 
 
@@ -530,7 +543,7 @@ def all_gather_object(object_list: list, obj, group=None) -> None:
     if not isinstance(object_list, list) or len(object_list) != n:
         raise ValueError(f"all_gather_object(): object_list must be a list of {n} elements "
                          "(one per rank)")
-    seq = _start(g, "all_gather_object", "")
+    seq = _start(g, "all_gather_object")
     MPI = _mpi()
     start = time.monotonic()
     data = np.frombuffer(pickle.dumps(obj), np.uint8)
@@ -556,7 +569,7 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None, device=No
     g, root = _group_and_root(group, src, "broadcast_object_list", "src")
     if g is None:
         return
-    seq = _start(g, "broadcast_object_list", f"len={len(object_list)}, src={src}")
+    seq = _start(g, "broadcast_object_list", lambda: f"len={len(object_list)}, src={src}")
     MPI = _mpi()
     start = time.monotonic()
     me = g.rank() == root

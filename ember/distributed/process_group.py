@@ -129,6 +129,7 @@ class _State:
         self.prev_excepthook = None
         self.waiting_in = ""  # the op wait_requests is polling for (what queries are told)
         self.failed_in = ""  # the op that timed out on this rank, told to later queries
+        self.debug = False  # EMBER_DISTRIBUTED_DEBUG=DETAIL when the default group was made
 
 
 _state = _State()
@@ -545,6 +546,7 @@ def init_process_group(
                 f"process as {what} {actual}; unset {env_name} or start the ranks with "
                 "python -m ember.distributed.run"
             )
+    _state.debug = os.environ.get("EMBER_DISTRIBUTED_DEBUG", "").upper() == "DETAIL"
     g = _make_group(world, list(range(world.Get_size())), name, secs, "init_process_group", 0)
     _state.world = g
     GroupMember.WORLD = g
