@@ -38,6 +38,9 @@ class SGD(Optimizer):
                 else:
                     b = buf._data
                     b *= momentum
-                    b += (1 - dampening) * d
+                    if dampening == 0:
+                        b += d  # (1 - 0) * d is d: skip a full-size temporary
+                    else:
+                        b += (1 - dampening) * d
                 d = d + momentum * buf._data if nesterov else buf._data
             p._data -= lr * d
