@@ -370,3 +370,23 @@ def test_margin_ties_at_the_hinge():
                lambda t, a, b: _F(t).margin_ranking_loss(a, b, -t.ones(6), reduction="sum"),
                lambda t, a, b: _F(t).hinge_embedding_loss(a, -t.ones(6), reduction="sum")):
         check(fn, x, np.zeros(6))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_fused_float32_and_double_backward(reduction):
+    """F.cross_entropy with class indices is one op: float32 values and grads, class weights,
+    ignored targets and a spatial dim, and its create_graph backward, as PyTorch's two ops."""
+    rng = np.random.default_rng(5)
+    x = rand(4, 6, 3, dtype=np.float32, seed=6)
+    y = rng.integers(0, 6, (4, 3))
+    y[1, 2] = y[3, 0] = -1
+    w = rand(6, low=0.2, high=1.0, seed=7).astype(np.float32)
+    check(lambda t, x, y: _F(t).cross_entropy(x, y, t.from_numpy(w), ignore_index=-1,
+                                              reduction=reduction), x, y)
+
+    def grad_of_grad(t, x, y):
+        loss = _F(t).cross_entropy(x, y, t.from_numpy(w.astype(np.float64)), ignore_index=-1,
+                                   reduction=reduction)
+        (g,) = t.autograd.grad(loss.sum(), x, create_graph=True)
+        return (g * g.exp()).sum()
+    check(grad_of_grad, x.astype(np.float64), y)

@@ -70,6 +70,7 @@ from ember.ops.loss import (
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
     cosine_similarity,
+    cross_entropy_indices,
     ctc_loss,
     gaussian_nll_loss,
     hinge_embedding_loss,
@@ -138,6 +139,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )
+    if label_smoothing <= 0 and not target.is_floating_point() and input.is_floating_point():
+        return cross_entropy_indices(input, target, weight, ignore_index, reduction)
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]

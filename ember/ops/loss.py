@@ -32,6 +32,31 @@ def _flat(logp, target):
     return xp.moveaxis(logp, 1, -1).reshape(-1, c), target.reshape(-1)
 
 
+def _class_weights(x, t, weight, ignore_index: int) -> tuple:
+    """(targets with ignored ones set to 0, per-sample weights with ignored ones 0)."""
+    xp = get_xp(x)
+    valid = t != ignore_index
+    safe = xp.where(valid, t, 0)
+    c = x.shape[1]
+    if valid.any() and (safe.min() < 0 or safe.max() >= c):
+        bad = int(safe[(safe < 0) | (safe >= c)][0])
+        raise IndexError(f"Target {bad} is out of bounds.")
+    w = (weight[safe] if weight is not None else xp.ones(t.shape, x.dtype)) * valid
+    return safe, w
+
+
+def _reduce_nll(ctx, losses, target_shape, reduction: str, dtype):
+    """Per-sample ``losses`` reduced as NLLLoss does (the mean divides by the weight sum)."""
+    xp = get_xp(losses)
+    ctx.reduction, ctx.target_shape = reduction, target_shape
+    if reduction == "none":
+        return losses.reshape(target_shape).astype(dtype)
+    if reduction == "sum":
+        return xp.asarray(losses.sum(), dtype=dtype)
+    ctx.total = ctx.w.sum()
+    return xp.asarray(losses.sum() / ctx.total, dtype=dtype)
+
+
 class NllLoss(Op):
     """-w[t] * logp[t] per sample, reduced; ignored targets contribute nothing."""
 
@@ -39,22 +64,10 @@ class NllLoss(Op):
     def forward(ctx, logp, target, weight, reduction, ignore_index):
         xp = get_xp(logp)
         x, t = _flat(logp, target)
-        valid = t != ignore_index
-        safe = xp.where(valid, t, 0)
-        c = x.shape[1]
-        if valid.any() and (safe.min() < 0 or safe.max() >= c):
-            bad = int(safe[(safe < 0) | (safe >= c)][0])
-            raise IndexError(f"Target {bad} is out of bounds.")
-        w = (weight[safe] if weight is not None else xp.ones(t.shape, x.dtype)) * valid
-        losses = -x[xp.arange(t.shape[0]), safe] * w
-        ctx.shape, ctx.safe, ctx.w, ctx.reduction = logp.shape, safe, w, reduction
-        ctx.target_shape = target.shape
-        if reduction == "none":
-            return losses.reshape(target.shape).astype(x.dtype)
-        if reduction == "sum":
-            return xp.asarray(losses.sum(), dtype=x.dtype)
-        ctx.total = w.sum()
-        return xp.asarray(losses.sum() / ctx.total, dtype=x.dtype)
+        ctx.safe, ctx.w = _class_weights(x, t, weight, ignore_index)
+        ctx.shape = logp.shape
+        losses = -x[xp.arange(t.shape[0]), ctx.safe] * ctx.w
+        return _reduce_nll(ctx, losses, target.shape, reduction, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -91,6 +104,62 @@ class NllLossBackward(Op):
         return NllWeighted.apply(gg, target, weight_ignored, f), None
 
 
+class CrossEntropy(Op):
+    """``nll_loss(log_softmax(x, class dim), target)`` as one op (``F.cross_entropy`` with class
+    indices): the log-softmax is never stored; the backward recomputes the softmax from the
+    saved logits and writes (softmax - one_hot) * weight, one array.  Under create_graph the
+    backward is the two ops' backwards in ember ops (differentiable again)."""
+
+    def name(self) -> str:
+        return "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, reduction, ignore_index):
+        xp = get_xp(logits)
+        x, t = _flat(logits, target)
+        ctx.safe, ctx.w = _class_weights(x, t, weight, ignore_index)
+        ctx.shape = logits.shape
+        m = x.max(axis=1, keepdims=True)
+        e = x - m
+        xp.exp(e, out=e)
+        lse = xp.log(e.sum(axis=1))
+        del e
+        lse += m[:, 0]
+        lse -= x[xp.arange(t.shape[0]), ctx.safe]
+        lse *= ctx.w
+        ctx.save_for_backward(logits)
+        return _reduce_nll(ctx, lse, target.shape, reduction, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (logits,) = ctx.saved_tensors
+        dim = 1 if len(ctx.shape) > 1 else 0
+        if is_grad_enabled():
+            from ember.ops.activation import Softmax
+
+            glogp = NllLossBackward.apply(g, ctx)
+            return (glogp - Softmax.apply(logits, dim) * glogp.sum(dim, keepdim=True),
+                    None, None, None, None)
+        xp = get_xp(logits._data)
+        x, _ = _flat(logits._data, ctx.safe)
+        p = x - x.max(axis=1, keepdims=True)
+        xp.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = xp.arange(p.shape[0])
+        p[rows, ctx.safe] -= 1
+        ga = g._data
+        if ctx.reduction == "none":
+            coef = ctx.w * ga.reshape(-1)
+        else:
+            coef = ctx.w * (ga / ctx.total if ctx.reduction == "mean" else ga)
+        p *= coef.astype(p.dtype, copy=False)[:, None]
+        shape = ctx.shape
+        if len(shape) == 1:
+            return Tensor._make(p[0]), None, None, None, None
+        p = xp.moveaxis(p.reshape((shape[0],) + shape[2:] + (shape[1],)), -1, 1)
+        return Tensor._make(p), None, None, None, None
+
+
 class NllWeighted(Op):
     """NLLLoss with per-sample weights already resolved (double backward of NLLLoss)."""
 
@@ -114,6 +183,25 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets, given log-probabilities."""
     reduction = _setup(size_average, reduce, reduction)
+    return NllLoss.apply(input, target._data, _nll_args(input, target, weight), reduction,
+                         ignore_index)
+
+
+def cross_entropy_indices(input: Tensor, target: Tensor, weight: Tensor | None,
+                          ignore_index: int, reduction: str) -> Tensor:
+    """``nll_loss(log_softmax(input, class dim), target, ...)`` fused (see ``CrossEntropy``);
+    ``reduction`` already resolved.  Half inputs keep the two-op path."""
+    w = _nll_args(input, target, weight)
+    if input._data.dtype.itemsize < 4 or input._data.size == 0:
+        from ember.ops.activation import log_softmax
+
+        logp = log_softmax(input, 1 if input._data.ndim > 1 else 0)
+        return NllLoss.apply(logp, target._data, w, reduction, ignore_index)
+    return CrossEntropy.apply(input, target._data, w, reduction, ignore_index)
+
+
+def _nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
+    """Check NLLLoss's arguments as PyTorch does; the class weights as an array (or None)."""
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"expected scalar type Long but found {target.dtype.name.capitalize()}"
@@ -144,7 +232,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
                 "'weight'. This input cannot have requires_grad True."
             )
         w = weight._data.astype(input._data.dtype, copy=False)
-    return NllLoss.apply(input, target._data, w, reduction, ignore_index)
+    return w
 
 
 class MseLoss(Op):
