@@ -43,6 +43,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--nproc-per-node", "--nproc_per_node", type=int, default=1,
                    help="number of ranks to start (default 1)")
+    p.add_argument("--nnodes", default="1", help="only 1 (for several hosts, use mpiexec with "
+                   "a host file and init_process_group's MPI rendezvous)")
+    p.add_argument("--standalone", action="store_true", help="accepted for torchrun's "
+                   "command lines; ranks always run on this host")
     p.add_argument("--timeout", type=float, default=None,
                    help="default init_process_group timeout, in seconds")
     p.add_argument("--master-addr", "--master_addr", default="127.0.0.1")
@@ -54,6 +58,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.nproc_per_node < 1:
         p.error("--nproc-per-node must be at least 1")
+    if args.nnodes not in ("1", "1:1"):
+        p.error(f"--nnodes {args.nnodes}: only one node is supported; start ranks on several "
+                "hosts with mpiexec -n N -f hostfile python script.py")
+    if not args.module and not os.path.isfile(args.script):
+        p.error(f"can't open file '{args.script}': no such file")
     return args
 
 
