@@ -71,7 +71,8 @@ def _spec(a: np.ndarray) -> list:
     return [a, _mpi_type(a.dtype)]
 
 
-def _array(t, op: str, what: str = "tensor") -> np.ndarray:
+def _array(t, op: str, what: str = "tensor", out: bool = False) -> np.ndarray:
+    """``t``'s NumPy array; with ``out``, checked to be one the op may write."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): {what} must be a Tensor, got {type(t).__name__}")
     a = t._data
@@ -79,6 +80,12 @@ def _array(t, op: str, what: str = "tensor") -> np.ndarray:
         raise RuntimeError(
             f"{op}(): the mpi backend handles CPU tensors only, but {what} is on {t.device} "
             "(ember has no NCCL backend yet); move it with .cpu() first"
+        )
+    if out and (not a.flags.writeable or a.size > 1 and any(
+            st == 0 and n > 1 for st, n in zip(a.strides, a.shape))):
+        raise RuntimeError(
+            f"{op}(): unsupported operation: more than one element of {what} refers to a single "
+            "memory location (an expanded tensor). Please clone() the tensor first."
         )
     return a
 
@@ -174,7 +181,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     g = _resolve(group, "all_reduce")
     if g is None:
         return None
-    a = _array(tensor, "all_reduce")
+    a = _array(tensor, "all_reduce", out=True)
     mop, avg = _reduce_op(op, a.dtype, "all_reduce")
     _start(g, "all_reduce", lambda: f"{_desc(a)}, op={op.name}")
     buf, write_back = _inout(a, reduce=True)
@@ -196,7 +203,7 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     g, root = _group_and_root(group, src, "broadcast", "src")
     if g is None:
         return None
-    a = _array(tensor, "broadcast")
+    a = _array(tensor, "broadcast", out=True)
     _start(g, "broadcast", lambda: f"{_desc(a)}, src={src}")
     buf, write_back = _inout(a, reduce=False)
     req = g.comm.Ibcast(_spec(buf), root)
@@ -210,7 +217,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
     g, root = _group_and_root(group, dst, "reduce", "dst")
     if g is None:
         return None
-    a = _array(tensor, "reduce")
+    a = _array(tensor, "reduce", out=True)
     mop, avg = _reduce_op(op, a.dtype, "reduce")
     _start(g, "reduce", lambda: f"{_desc(a)}, op={op.name}, dst={dst}")
     MPI = _mpi()
@@ -231,7 +238,8 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
     return run(g, "reduce", [req], finish, async_op, [tensor])
 
 
-def _check_list(tensors, n: int, like: np.ndarray, label: str, what: str) -> list[np.ndarray]:
+def _check_list(tensors, n: int, like: np.ndarray, label: str, what: str,
+                out: bool = False) -> list[np.ndarray]:
     """The arrays of a list argument of ``n`` tensors shaped and typed like ``like``."""
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{label}(): {what} must be a list of Tensors")
@@ -239,7 +247,7 @@ def _check_list(tensors, n: int, like: np.ndarray, label: str, what: str) -> lis
         raise RuntimeError(
             f"{label}(): {what} has {len(tensors)} tensors but the group has {n} ranks"
         )
-    arrays = [_array(t, label, what) for t in tensors]
+    arrays = [_array(t, label, what, out) for t in tensors]
     for i, x in enumerate(arrays):
         if x.dtype != like.dtype or x.size != like.size:
             raise RuntimeError(
@@ -266,7 +274,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group=None, async_op: 
     if g is None:
         return None
     a = _array(tensor, "all_gather")
-    outs = _check_list(tensor_list, g.size(), a, "all_gather", "tensor_list")
+    outs = _check_list(tensor_list, g.size(), a, "all_gather", "tensor_list", out=True)
     _start(g, "all_gather", lambda: _desc(a))
     recv = np.empty((g.size(), a.size), a.dtype)
     req = g.comm.Iallgather(_spec(_source(a)), _spec(recv))
@@ -280,7 +288,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
     g = _resolve(group, "all_gather_into_tensor")
     if g is None:
         return None
-    out, a = _array(output_tensor, "all_gather_into_tensor"), _array(input_tensor,
+    out, a = _array(output_tensor, "all_gather_into_tensor", out=True), _array(input_tensor,
                                                                    "all_gather_into_tensor")
     if out.dtype != a.dtype or out.size != a.size * g.size():
         raise RuntimeError(
@@ -311,7 +319,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     g = _resolve(group, "reduce_scatter")
     if g is None:
         return None
-    out = _array(output, "reduce_scatter", "output")
+    out = _array(output, "reduce_scatter", "output", out=True)
     ins = _check_list(input_list, g.size(), out, "reduce_scatter", "input_list")
     mop, avg = _reduce_op(op, out.dtype, "reduce_scatter")
     _start(g, "reduce_scatter", lambda: f"{_desc(out)}, op={op.name}")
@@ -328,7 +336,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     g = _resolve(group, "reduce_scatter_tensor")
     if g is None:
         return None
-    out, a = _array(output, "reduce_scatter_tensor"), _array(input, "reduce_scatter_tensor")
+    out, a = _array(output, "reduce_scatter_tensor", out=True), _array(input, "reduce_scatter_tensor")
     if out.dtype != a.dtype or a.size != out.size * g.size():
         raise RuntimeError(
             f"reduce_scatter_tensor(): input tensor ({_desc(a)}) must have the output's dtype "
@@ -350,7 +358,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
         return None
     a = _array(tensor, "gather")
     if g.rank() == root:
-        outs = _check_list(gather_list, g.size(), a, "gather", "gather_list")
+        outs = _check_list(gather_list, g.size(), a, "gather", "gather_list", out=True)
     elif gather_list:
         raise ValueError("gather(): Argument ``gather_list`` must NOT be specified on non-"
                          "destination ranks.")
@@ -369,7 +377,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     g, root = _group_and_root(group, src, "scatter", "src")
     if g is None:
         return None
-    a = _array(tensor, "scatter")
+    a = _array(tensor, "scatter", out=True)
     send = None
     if g.rank() == root:
         ins = _check_list(scatter_list, g.size(), a, "scatter", "scatter_list")
@@ -406,7 +414,7 @@ def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor]
                       ("input_tensor_list", input_tensor_list)):
         if not isinstance(lst, (list, tuple)) or len(lst) != n:
             raise RuntimeError(f"all_to_all(): {what} must be a list of {n} tensors (one per rank)")
-    outs = [_array(t, "all_to_all", "output_tensor_list") for t in output_tensor_list]
+    outs = [_array(t, "all_to_all", "output_tensor_list", out=True) for t in output_tensor_list]
     ins = [_array(t, "all_to_all", "input_tensor_list") for t in input_tensor_list]
     dtype = ins[0].dtype
     if any(x.dtype != dtype for x in outs + ins):
@@ -433,7 +441,7 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[in
     if g is None:
         return None
     n = g.size()
-    out, a = _array(output, "all_to_all_single"), _array(input, "all_to_all_single")
+    out, a = _array(output, "all_to_all_single", out=True), _array(input, "all_to_all_single")
     if out.dtype != a.dtype:
         raise RuntimeError("all_to_all_single(): output and input must have the same dtype")
 
@@ -493,7 +501,7 @@ def irecv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0) -> W
     if peer == g.rank():
         raise ValueError("Invalid source rank: source rank should not be the same as the rank "
                          "of the current process.")
-    a = _array(tensor, "irecv")
+    a = _array(tensor, "irecv", out=True)
     buf, write_back = _inout(a, reduce=False)
     status = MPI.Status()
     req = g.comm.Irecv(_spec(buf), peer, tag)

@@ -229,6 +229,8 @@ raises(ValueError, "Invalid destination rank", dist.send, torch.ones(1), RANK)
 raises(RuntimeError, "has 1 tensors but the group has", dist.all_gather, [torch.ones(1)],
        torch.ones(1))
 raises(RuntimeError, "world size", dist.all_gather_into_tensor, torch.ones(N + 1), torch.ones(1))
+raises(RuntimeError, "Please clone() the tensor first", dist.all_reduce,
+       torch.ones(1, 3).expand(2, 3))
 raises(ValueError, "src 7 is not part of the group", dist.broadcast, torch.ones(1), 7)
 raises(TypeError, "datetime.timedelta", dist.new_group, [0], timeout=5)
 work = dist.all_reduce(torch.ones(1), async_op=True)
