@@ -143,6 +143,27 @@ def test_debug_detail_names_mismatched_shapes(tmp_path):
             "dtype=torch.float64, op=SUM)") in proc.stderr, proc.stderr
 
 
+def test_a_single_process_is_a_world_of_one_and_a_larger_world_size_is_refused():
+    _mpiexec()
+    code = (
+        "import ember as torch, ember.distributed as dist\n"
+        "try:\n"
+        "    dist.init_process_group('gloo', init_method='tcp://127.0.0.1:1', world_size=2, "
+        "rank=0)\n"
+        "except ValueError as e:\n"
+        "    print(e)\n"
+        "dist.init_process_group('gloo', world_size=1, rank=0)\n"
+        "x = torch.tensor([1.0, 3.0])\n"
+        "dist.all_reduce(x, op=dist.ReduceOp.AVG)\n"
+        "print(x.tolist(), dist.get_rank(), dist.get_world_size())\n"
+    )
+    proc, _ = _run([sys.executable, "-c", code])
+    assert proc.returncode == 0, proc.stderr
+    assert "world_size=2 but MPI started this process as world_size 1; start the ranks with " \
+           "python -m ember.distributed.run" in proc.stdout
+    assert proc.stdout.endswith("[1.0, 3.0] 0 1\n")
+
+
 def test_nccl_backend_is_refused_clearly():
     with pytest.raises(RuntimeError, match="no NCCL backend"):
         dist.init_process_group("nccl")

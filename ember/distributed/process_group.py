@@ -536,8 +536,9 @@ def init_process_group(
         if given is not None and int(given) >= 0 and int(given) != actual:
             raise ValueError(
                 f"init_process_group: {what}={given} but MPI started this process as {what} "
-                f"{actual} (start the ranks with mpiexec -n N and leave {what} unset, or pass "
-                "MPI's value)"
+                f"{actual}; start the ranks with python -m ember.distributed.run "
+                "--nproc-per-node N script.py (or mpiexec -n N python script.py), which gives "
+                "each its rank"
             )
         env = os.environ.get(env_name)
         if env is not None and env.strip() and int(env) != actual:
