@@ -94,7 +94,7 @@ def _inout(a: np.ndarray, reduce: bool) -> tuple[np.ndarray, object]:
     """A contiguous buffer MPI may write, and the callback that copies it back into ``a``."""
     if reduce and a.dtype == np.float16:
         buf = a.astype(np.float32)
-    elif not a.flags.c_contiguous or not a.flags.writeable:
+    elif not a.flags.c_contiguous:
         buf = np.ascontiguousarray(a)
     else:
         return a, None
@@ -175,6 +175,19 @@ def _group_and_root(group, rank: int, label: str, what: str) -> tuple[ProcessGro
     return g, (-1 if g is None else g.group_rank(rank, what))
 
 
+def _divide_and_write(buf: np.ndarray, n: int, avg: bool, write_back):
+    """The completion callback of a reduction: AVG's division, then the copy back."""
+    if not avg:
+        return write_back
+
+    def finish() -> None:
+        np.divide(buf, n, out=buf)
+        if write_back is not None:
+            write_back()
+
+    return finish
+
+
 # ---- collectives -----------------------------------------------------------------------------
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Reduce ``tensor`` across the group; every rank gets the result in place."""
@@ -186,16 +199,8 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     _start(g, "all_reduce", lambda: f"{_desc(a)}, op={op.name}")
     buf, write_back = _inout(a, reduce=True)
     req = g.comm.Iallreduce(_mpi().IN_PLACE, _spec(buf), mop)
-    finish = write_back
-    if avg:
-        n = g.size()
-
-        def finish() -> None:
-            np.divide(buf, n, out=buf)
-            if write_back is not None:
-                write_back()
-
-    return run(g, "all_reduce", [req], finish, async_op, [tensor])
+    return run(g, "all_reduce", [req], _divide_and_write(buf, g.size(), avg, write_back),
+               async_op, [tensor])
 
 
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
@@ -227,15 +232,8 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
                    [tensor])
     buf, write_back = _inout(a, reduce=True)
     req = g.comm.Ireduce(MPI.IN_PLACE, _spec(buf), mop, root)
-    n = g.size()
-
-    def finish() -> None:
-        if avg:
-            np.divide(buf, n, out=buf)
-        if write_back is not None:
-            write_back()
-
-    return run(g, "reduce", [req], finish, async_op, [tensor])
+    return run(g, "reduce", [req], _divide_and_write(buf, g.size(), avg, write_back), async_op,
+               [tensor])
 
 
 def _check_list(tensors, n: int, like: np.ndarray, label: str, what: str,
@@ -299,18 +297,6 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
     buf, write_back = _inout(out, reduce=False)
     req = g.comm.Iallgather(_spec(_source(a)), _spec(buf))
     return run(g, "all_gather_into_tensor", [req], write_back, async_op, [output_tensor])
-
-
-def _divide_and_write(buf: np.ndarray, n: int, avg: bool, write_back):
-    if not avg:
-        return write_back
-
-    def finish() -> None:
-        np.divide(buf, n, out=buf)
-        if write_back is not None:
-            write_back()
-
-    return finish
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = ReduceOp.SUM,
