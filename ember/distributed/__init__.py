@@ -4,7 +4,7 @@ Start the ranks with ``python -m ember.distributed.run --nproc-per-node N script
 (the torchrun role) or ``mpiexec -n N python script.py args``; in the script::
 
     import ember.distributed as dist
-    dist.init_process_group("mpi")          # rank and world size come from MPI
+    dist.init_process_group("mpi")          # rank and world size come from MPI ("gloo" too)
     dist.all_reduce(t)                       # in place, every rank gets the sum
     work = dist.all_reduce(t, async_op=True); ...; work.wait()
 
@@ -22,9 +22,11 @@ point to point ``send``/``recv``/``isend``/``irecv``; picklable objects
 ``wait(timeout=None)`` and ``is_completed()``.
 
 Faults: every wait honours the group's ``timeout`` and then raises a RuntimeError naming the
-op, its sequence number and the rank(s) it waited for (see ``process_group``); an uncaught
-exception on a rank aborts all ranks; ``EMBER_DISTRIBUTED_DEBUG=DETAIL`` checks before each
-collective that all ranks run the same op on the same shapes and dtypes.
+op, its sequence number and the rank(s) it waited for, with where they are (see
+``process_group``); an uncaught exception on a rank aborts all ranks; with
+``EMBER_DISTRIBUTED_DEBUG=DETAIL`` set when ``init_process_group`` runs, every collective
+first checks that all ranks run the same op on the same shapes and dtypes. The launcher
+(``run``) exits non-zero naming the rank that failed, with its traceback or its signal.
 
 Missing: the ``nccl`` backend (GPU tensors through CuPy's NCCL) is not implemented:
 ``init_process_group("nccl")`` raises RuntimeError.

@@ -3,17 +3,22 @@
 Each group holds two MPI communicators: ``comm`` carries the data of collectives and
 point-to-point ops, ``ctrl`` (a duplicate) carries only "where are you?" queries. No MPI call
 that can wait for another rank blocks without a deadline: operations start non-blocking MPI
-requests and :func:`wait_requests` polls ``Test`` until they complete or the group's timeout
-passes. While it polls, a rank answers the queries that arrive on any of its groups' control
-communicators with the sequence number and name of the last collective it started there.
+requests and :func:`wait_requests` polls ``Test`` until they complete or the deadline (the
+group's timeout from the op's start) passes. While it polls, a rank answers the queries that
+arrive on any of its groups' control communicators with the number and name of the last
+collective it started on that group and the op it is waiting in.
 
 On a timeout the waiting rank sends a query to every other member, waits briefly for answers
-(answering theirs meanwhile) and raises a RuntimeError that names the op and the ranks to blame:
-those that did not answer (busy outside ``ember.distributed``, hung or dead) and those at
-another collective (an earlier one, or a different op under the same number). After a timeout
-the group's pending MPI requests cannot be cancelled, so the group is unusable: as with
-PyTorch's watchdog, the practical outcome is the end of the job (an uncaught error aborts every
-rank through the excepthook that ``init_process_group`` installs).
+(timeout / 10, between 0.2 and 1 s, answering theirs meanwhile) and raises a RuntimeError that
+names the op, its number and the ranks to blame: those that did not answer (busy outside
+``ember.distributed``, hung or dead) and those at another collective, with where they are, e.g.
+``all_reduce #2 on rank 0 timed out after 5.0 s waiting for rank(s) [3] (rank 3 is at
+all_reduce #1, waiting in recv)``. A point-to-point op blames its peer. After a timeout the
+group's pending MPI requests cannot be cancelled, so the group is unusable: as with PyTorch's
+watchdog, the practical outcome is the end of the job. The excepthook ``init_process_group``
+installs prints an uncaught exception, keeps answering queries for 0.2 s (so that peers timing
+out at the same moment learn where this rank is, and mpiexec relays the traceback), then calls
+``MPI_Abort``, which stops every rank.
 """
 from __future__ import annotations
 
