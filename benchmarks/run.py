@@ -107,7 +107,8 @@ def memory_peak(name: str, framework: str) -> dict:
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False,
                          env=child_env(GLIBC_TUNABLES=MALLOC_TUNABLES))
     if res.returncode != 0:
-        return {"error": res.stderr.strip()[-500:]}
+        print(f"  memory probe {name}/{framework} failed:\n{res.stderr.strip()[-1000:]}")
+        return {"error": res.stderr.strip()[-1000:]}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -147,8 +148,12 @@ def _iqr(v: list[float]) -> float:
 
 def wall(cmd: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, env=child_env())
-    return time.perf_counter() - t0
+    res = subprocess.run(cmd, cwd=REPO, check=False, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, env=child_env())
+    took = time.perf_counter() - t0
+    if res.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    return took
 
 
 def interleaved_walls(cmds: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
@@ -229,6 +234,9 @@ def _note(r: dict) -> str:
         g = r["gflops"]
         parts.append("GFLOP/s " + ", ".join(f"{f} {v:.0f}" for f, v in g.items())
                      + f"; ember/numpy GFLOP/s {r['ember_vs_numpy']:.2f}")
+    failed = [f for f, m in r.get("memory", {}).items() if "error" in m]
+    if failed:
+        parts.append(f"memory probe failed for {', '.join(failed)} (error in the JSON)")
     first = r.get("first_value", {})
     if first.get("ember") is not None and first.get("torch") is not None:
         e, t = first["ember"], first["torch"]
