@@ -18,8 +18,9 @@ async_op=False``: ``all_reduce`` (``ReduceOp.SUM/AVG/MAX/MIN/PRODUCT/BAND/BOR/BX
 ``broadcast``, ``reduce``, ``all_gather``, ``all_gather_into_tensor``, ``reduce_scatter``,
 ``reduce_scatter_tensor``, ``gather``, ``scatter``, ``all_to_all``, ``all_to_all_single``;
 point to point ``send``/``recv``/``isend``/``irecv``; picklable objects
-``all_gather_object``, ``broadcast_object_list``. ``async_op=True`` returns a ``Work`` with
-``wait(timeout=None)`` and ``is_completed()``.
+``all_gather_object``, ``broadcast_object_list``, ``gather_object``,
+``scatter_object_list``. ``async_op=True`` returns a ``Work`` with ``wait(timeout=None)`` and
+``is_completed()``.
 
 Faults: every wait honours the group's ``timeout`` and then raises a RuntimeError naming the
 op, its sequence number and the rank(s) it waited for, with where they are (see
@@ -42,6 +43,7 @@ from ember.distributed.collectives import (
     broadcast,
     broadcast_object_list,
     gather,
+    gather_object,
     irecv,
     isend,
     recv,
@@ -49,6 +51,7 @@ from ember.distributed.collectives import (
     reduce_scatter,
     reduce_scatter_tensor,
     scatter,
+    scatter_object_list,
     send,
 )
 from ember.distributed.process_group import (

@@ -18,6 +18,7 @@ between the group's ranks and raises a RuntimeError naming the ranks that disagr
 from __future__ import annotations
 
 import pickle
+import time
 
 import numpy as np
 
@@ -148,8 +149,6 @@ def _start(g: ProcessGroup, label: str, desc=None) -> int:
 
 
 def _debug_check(g: ProcessGroup, label: str, seq: int, desc: str) -> None:
-    import time
-
     mine = np.zeros(_DEBUG_DESC_BYTES, np.uint8)
     raw = desc.encode()[:_DEBUG_DESC_BYTES]
     mine[: len(raw)] = np.frombuffer(raw, np.uint8)
@@ -526,10 +525,22 @@ def _wait(g: ProcessGroup, label: str, seq: int, reqs: list, start: float) -> No
     wait_requests(reqs, g, label, seq, start + g.timeout, start)
 
 
+def _pickled(obj) -> np.ndarray:
+    return np.frombuffer(pickle.dumps(obj), np.uint8)
+
+
+def _unpickle(data: np.ndarray, sizes: np.ndarray) -> list:
+    """The objects pickled back to back in ``data`` with the given byte counts."""
+    ends = np.cumsum(sizes)
+    return [pickle.loads(data[e - s: e].tobytes()) for s, e in zip(sizes, ends)]
+
+
+def _displs(sizes: np.ndarray) -> list[int]:
+    return (np.cumsum(sizes) - sizes).tolist()
+
+
 def all_gather_object(object_list: list, obj, group=None) -> None:
     """Gather every rank's picklable ``obj`` into ``object_list`` on all ranks."""
-    import time
-
     g = _resolve(group, "all_gather_object")
     if g is None:
         return
@@ -538,52 +549,99 @@ def all_gather_object(object_list: list, obj, group=None) -> None:
         raise ValueError(f"all_gather_object(): object_list must be a list of {n} elements "
                          "(one per rank)")
     seq = _start(g, "all_gather_object")
-    MPI = _mpi()
-    start = time.monotonic()
-    data = np.frombuffer(pickle.dumps(obj), np.uint8)
+    MPI, start = _mpi(), time.monotonic()
+    data = _pickled(obj)
     sizes = np.empty(n, np.int64)
     _wait(g, "all_gather_object", seq,
           [g.comm.Iallgather([np.array([data.size], np.int64), MPI.INT64_T],
                              [sizes, MPI.INT64_T])], start)
     recv = np.empty(int(sizes.sum()), np.uint8)
-    displs = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     _wait(g, "all_gather_object", seq,
           [g.comm.Iallgatherv([data, MPI.UINT8_T],
-                              [recv, (sizes.tolist(), displs.tolist()), MPI.UINT8_T])], start)
-    for i in range(n):
-        object_list[i] = pickle.loads(recv[displs[i]: displs[i] + sizes[i]].tobytes())
-    return
+                              [recv, (sizes.tolist(), _displs(sizes)), MPI.UINT8_T])], start)
+    object_list[:] = _unpickle(recv, sizes)
+
+
+def gather_object(obj, object_gather_list: list | None = None, dst: int = 0,
+                  group=None) -> None:
+    """Gather every rank's picklable ``obj`` into ``object_gather_list`` on global rank
+    ``dst`` (a list of one element per rank there; None elsewhere)."""
+    g, root = _group_and_root(group, dst, "gather_object", "dst")
+    if g is None:
+        return
+    n, me = g.size(), g.rank() == root
+    if me and (not isinstance(object_gather_list, list) or len(object_gather_list) != n):
+        raise ValueError(f"gather_object(): object_gather_list must be a list of {n} elements "
+                         "(one per rank) on the destination rank")
+    seq = _start(g, "gather_object", lambda: f"dst={dst}")
+    MPI, start = _mpi(), time.monotonic()
+    data = _pickled(obj)
+    sizes = np.empty(n, np.int64) if me else None
+    _wait(g, "gather_object", seq,
+          [g.comm.Igather([np.array([data.size], np.int64), MPI.INT64_T],
+                          [sizes, MPI.INT64_T] if me else None, root)], start)
+    recv = np.empty(int(sizes.sum()), np.uint8) if me else None
+    _wait(g, "gather_object", seq,
+          [g.comm.Igatherv([data, MPI.UINT8_T],
+                           [recv, (sizes.tolist(), _displs(sizes)), MPI.UINT8_T] if me else None,
+                           root)], start)
+    if me:
+        object_gather_list[:] = _unpickle(recv, sizes)
+
+
+def scatter_object_list(scatter_object_output_list: list,
+                        scatter_object_input_list: list | None = None, src: int = 0,
+                        group=None) -> None:
+    """Send ``scatter_object_input_list[i]`` of global rank ``src`` to group rank i, which
+    gets it as ``scatter_object_output_list[0]``."""
+    g, root = _group_and_root(group, src, "scatter_object_list", "src")
+    if g is None:
+        return
+    n, me = g.size(), g.rank() == root
+    if not isinstance(scatter_object_output_list, list) or not scatter_object_output_list:
+        raise ValueError("scatter_object_list(): Expected argument scatter_object_output_list "
+                         "to be a list of size at least 1.")
+    if me and (not isinstance(scatter_object_input_list, list)
+               or len(scatter_object_input_list) != n):
+        raise ValueError(f"scatter_object_list(): scatter_object_input_list must be a list of "
+                         f"{n} elements (one per rank) on the source rank")
+    seq = _start(g, "scatter_object_list", lambda: f"src={src}")
+    MPI, start = _mpi(), time.monotonic()
+    blobs = [_pickled(o) for o in scatter_object_input_list] if me else []
+    sizes = np.array([b.size for b in blobs], np.int64) if me else None
+    size = np.empty(1, np.int64)
+    _wait(g, "scatter_object_list", seq,
+          [g.comm.Iscatter([sizes, MPI.INT64_T] if me else None, [size, MPI.INT64_T], root)],
+          start)
+    send = ([np.concatenate(blobs), (sizes.tolist(), _displs(sizes)), MPI.UINT8_T] if me
+            else None)
+    recv = np.empty(int(size[0]), np.uint8)
+    _wait(g, "scatter_object_list", seq,
+          [g.comm.Iscatterv(send, [recv, MPI.UINT8_T], root)], start)
+    scatter_object_output_list[0] = pickle.loads(recv.tobytes())
 
 
 def broadcast_object_list(object_list: list, src: int = 0, group=None, device=None) -> None:
     """Replace the elements of ``object_list`` on every rank with those of global rank
     ``src`` (every rank passes a list of the same length)."""
-    import time
-
     g, root = _group_and_root(group, src, "broadcast_object_list", "src")
     if g is None:
         return
     seq = _start(g, "broadcast_object_list", lambda: f"len={len(object_list)}, src={src}")
-    MPI = _mpi()
-    start = time.monotonic()
+    MPI, start = _mpi(), time.monotonic()
     me = g.rank() == root
-    blobs = [pickle.dumps(o) for o in object_list] if me else []
-    sizes = np.array([len(b) for b in blobs] if me else [0] * len(object_list), np.int64)
+    blobs = [_pickled(o) for o in object_list] if me else []
+    sizes = np.array([b.size for b in blobs] if me else [0] * len(object_list), np.int64)
     _wait(g, "broadcast_object_list", seq, [g.comm.Ibcast([sizes, MPI.INT64_T], root)], start)
-    data = (np.frombuffer(b"".join(blobs), np.uint8).copy() if me
-            else np.empty(int(sizes.sum()), np.uint8))
+    data = np.concatenate(blobs) if me and blobs else np.empty(int(sizes.sum()), np.uint8)
     _wait(g, "broadcast_object_list", seq, [g.comm.Ibcast([data, MPI.UINT8_T], root)], start)
     if not me:
-        at = 0
-        for i, s in enumerate(sizes):
-            object_list[i] = pickle.loads(data[at: at + s].tobytes())
-            at += int(s)
-    return
+        object_list[:] = _unpickle(data, sizes)
 
 
 __all__ = [
     "GroupMember", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object",
     "all_reduce", "all_to_all", "all_to_all_single", "barrier", "broadcast",
-    "broadcast_object_list", "gather", "irecv", "isend", "recv", "reduce", "reduce_scatter",
-    "reduce_scatter_tensor", "scatter", "send",
+    "broadcast_object_list", "gather", "gather_object", "irecv", "isend", "recv", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
 ]

@@ -254,7 +254,13 @@ assert objs == [{"rank": r, "name": "r" * r} for r in range(N)], objs
 lst = [RANK, {"a": RANK}, "x" * RANK] if RANK == N - 1 else [None, None, None]
 dist.broadcast_object_list(lst, src=N - 1)
 assert lst == [N - 1, {"a": N - 1}, "x" * (N - 1)], lst
-checks += 2
+got = [None] * N if RANK == 1 else None
+dist.gather_object(("from", RANK), got, dst=1)
+assert RANK != 1 or got == [("from", r) for r in range(N)], got
+out = [None]
+dist.scatter_object_list(out, [{"to": r} for r in range(N)] if RANK == 0 else None, src=0)
+assert out == [{"to": RANK}], out
+checks += 4
 
 # groups: a sub-group of the first and last rank; the others are not members
 members = [0, N - 1]
