@@ -2,7 +2,7 @@
 
 The block size is shrunk so that small inputs go through every path: several row blocks in the
 forward and the weight gradient, the row-block col2im (per-tap columns too large) and the
-tap-by-tap one, with strides, dilations, groups, depthwise weights and 1-3 spatial dims.
+tap-by-tap one, the stride-1 input gradient as a convolution, with strides, dilations, groups, depthwise weights and 1-3 spatial dims.
 """
 import numpy as np
 import pytest
@@ -16,6 +16,8 @@ CASES = [
     ("conv2d", (2, 4, 12, 10), (8, 1, 3, 3), {"stride": (2, 1), "padding": (1, 2), "groups": 4}),
     ("conv2d", (3, 3, 10, 10), (5, 3, 2, 4), {"stride": 3, "dilation": (2, 1)}),
     ("conv3d", (2, 2, 6, 5, 7), (3, 2, 3, 2, 3), {"stride": (1, 2, 1), "padding": 1}),
+    ("conv2d", (2, 4, 9, 8), (4, 1, 3, 2), {"padding": (2, 1), "dilation": (2, 1), "groups": 4}),
+    ("conv2d", (2, 6, 9, 8), (6, 3, 3, 3), {"padding": (0, 1), "groups": 2}),
 ]
 
 
@@ -30,10 +32,12 @@ def test_conv_blocks(monkeypatch, chunk, fn, xs, ws, kw):
 
 
 @pytest.mark.parametrize("chunk", [64, 1 << 30])
-def test_conv_transpose_blocks(monkeypatch, chunk):
+@pytest.mark.parametrize("kw", [{"stride": 2, "padding": 1, "output_padding": 1},
+                                {"padding": 1, "dilation": 2, "output_padding": 1},
+                                {"padding": 3, "dilation": 2}, {"padding": 3}])
+def test_conv_transpose_blocks(monkeypatch, chunk, kw):
     monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 4, 7, 6)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    check(lambda t, x, w: t.nn.functional.conv_transpose2d(x, w, stride=2, padding=1,
-                                                           output_padding=1), x, w, atol=1e-4)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(np.float32)
+    check(lambda t, x, w: t.nn.functional.conv_transpose2d(x, w, **kw), x, w, atol=1e-4)

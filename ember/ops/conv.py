@@ -170,6 +170,15 @@ def _conv_input(xp, g, w, b, spatial, cfg):
     c = w.shape[1] * groups
     k = w.shape[2:]
     o = g.shape[2:]
+    full = tuple((d * (kk - 1) - lo, n_ + d * (kk - 1) - m - (d * (kk - 1) - lo))
+                 for d, kk, (lo, _), n_, m in zip(dil, k, pad, spatial, o))
+    if all(s == 1 for s in stride) and co <= c and all(lo >= 0 and hi >= 0 for lo, hi in full):
+        # stride 1: a plain convolution of the padded g with the flipped, transposed kernel,
+        # whose patches are no larger than the input's (O <= C) and need no scatter-add
+        og, cg = co // groups, c // groups
+        wf = w.reshape((groups, og, cg) + tuple(k)).swapaxes(1, 2)
+        wf = wf[(Ellipsis,) + (slice(None, None, -1),) * len(k)].reshape((c, og) + tuple(k))
+        return _conv_forward(xp, g, wf, b, (stride, full, dil, groups), spatial)
     gt = xp.moveaxis(g, 0, -1)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad))
     acc = xp.zeros((c,) + padded + (n,), xp.result_type(g, w))
