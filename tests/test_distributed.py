@@ -123,6 +123,15 @@ def test_timeout_names_the_rank_that_never_came(tmp_path):
     _assert_ranks_gone(tmp_path, 2)
 
 
+def test_monitored_barrier_names_the_missing_rank_after_its_own_timeout(tmp_path):
+    proc, took = _mpirun(2, "faults.py", "monitored", str(tmp_path),
+                         EMBER_DISTRIBUTED_TIMEOUT="30")
+    assert proc.returncode != 0
+    assert ("RuntimeError: barrier #2 on rank 0 timed out after 1.0 s waiting for rank(s) [1] "
+            "(rank 1 did not answer") in proc.stderr, proc.stderr
+    assert took < 15, f"took {took:.1f} s"
+
+
 def test_timeout_names_the_rank_at_another_op_on_4_ranks(tmp_path):
     proc, took = _mpirun(4, "faults.py", "behind", str(tmp_path), EMBER_DISTRIBUTED_TIMEOUT="2")
     assert proc.returncode != 0

@@ -11,7 +11,7 @@ Start the ranks with ``python -m ember.distributed.run --nproc-per-node N script
 Groups: ``init_process_group``, ``destroy_process_group``, ``is_initialized``, ``get_rank``,
 ``get_world_size``, ``get_backend``, ``new_group`` (ranks outside it get
 ``GroupMember.NON_GROUP_MEMBER``: their rank and size in it are -1 and collectives on it are
-skipped with a warning, as in PyTorch), ``barrier``.
+skipped with a warning, as in PyTorch), ``barrier``, ``monitored_barrier``.
 
 Collectives, in place on CPU tensors of every ember dtype, with ``group=None,
 async_op=False``: ``all_reduce`` (``ReduceOp.SUM/AVG/MAX/MIN/PRODUCT/BAND/BOR/BXOR``),
@@ -46,6 +46,7 @@ from ember.distributed.collectives import (
     gather_object,
     irecv,
     isend,
+    monitored_barrier,
     recv,
     reduce,
     reduce_scatter,

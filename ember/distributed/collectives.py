@@ -30,6 +30,7 @@ from ember.distributed.process_group import (
     Work,
     _mpi,
     _resolve,
+    _seconds,
     _state,
     begin,
     run,
@@ -460,6 +461,16 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     return run(g, "barrier", [g.comm.Ibarrier()], None, async_op)
 
 
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
+    """A barrier with its own ``timeout`` (a timedelta; default the group's); a timeout names
+    the ranks that did not arrive, as every ember barrier does."""
+    g = _resolve(group, "monitored_barrier")
+    if g is None:
+        return
+    work = barrier(g, async_op=True)
+    work.wait(None if timeout is None else _seconds(timeout))
+
+
 # ---- point to point --------------------------------------------------------------------------
 def isend(tensor: Tensor, dst: int, group=None, tag: int = 0) -> Work | None:
     """Start sending ``tensor`` to global rank ``dst``; keep it unchanged until ``wait()``."""
@@ -642,6 +653,7 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None, device=No
 __all__ = [
     "GroupMember", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object",
     "all_reduce", "all_to_all", "all_to_all_single", "barrier", "broadcast",
-    "broadcast_object_list", "gather", "gather_object", "irecv", "isend", "recv", "reduce", "reduce_scatter",
-    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
+    "broadcast_object_list", "gather", "gather_object", "irecv", "isend", "monitored_barrier",
+    "recv", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter", "scatter_object_list",
+    "send"
 ]

@@ -3,10 +3,12 @@
 Each rank writes its pid to PID_DIR (so the test can check that none is left running), joins
 the default group, does one all_reduce, then rank 1 misbehaves as MODE says:
 ``raise`` (an exception), ``kill`` (SIGKILL to itself), ``sleep`` (stays away past the
-timeout, alive), ``behind`` (the last rank waits in a recv that never comes while the others
-run the next all_reduce), ``mismatch`` (a collective on a tensor of another shape), ``env`` (no fault:
+timeout, alive), ``monitored`` (the same, while the others wait in a 1 s monitored_barrier),
+``behind`` (the last rank waits in a recv that never comes while the others run the next
+all_reduce), ``mismatch`` (a collective on a tensor of another shape), ``env`` (no fault:
 print the launcher's environment and check init_process_group's consistency errors).
 """
+import datetime
 import os
 import sys
 import time
@@ -40,9 +42,11 @@ elif rank == 1:
         raise ValueError("rank 1 gives up")
     if mode == "kill":
         os.kill(os.getpid(), 9)
-    if mode == "sleep":
+    if mode in ("sleep", "monitored"):
         time.sleep(60)
     if mode == "mismatch":
         x = torch.ones(5, dtype=torch.float64)
+if mode == "monitored":
+    dist.monitored_barrier(timeout=datetime.timedelta(seconds=1))
 dist.all_reduce(x)
 dist.destroy_process_group()
