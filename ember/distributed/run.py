@@ -155,6 +155,17 @@ def _diagnose(run_dir: Path, tail: bytes, rc: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    from ember.distributed import is_available
+
+    try:
+        mpiexec_path()
+    except RuntimeError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
+    if not is_available():
+        sys.stderr.write("ember.distributed.run needs mpi4py: pip install mpi4py mpich "
+                         "(or pip install -e '.[distributed]')\n")
+        return 2
     env = dict(os.environ)
     env.update(WORLD_SIZE=str(args.nproc_per_node), LOCAL_WORLD_SIZE=str(args.nproc_per_node),
                MASTER_ADDR=args.master_addr, MASTER_PORT=str(args.master_port))
