@@ -130,12 +130,14 @@ def _reap(run_dir: Path, grace: float = 3.0) -> list[int]:
 
 
 def _diagnose(run_dir: Path, tail: bytes, rc: int) -> str:
-    """The launcher's last line: which rank failed, and how."""
+    """The launcher's final message: which rank failed first, and how (its traceback, or
+    the signal that killed it as mpiexec reports it)."""
     errors = sorted(run_dir.glob("rank*.error"), key=lambda f: f.stat().st_mtime_ns)
     if errors:
         first = errors[0]
         text = first.read_text().rstrip()
-        return f"rank {first.stem[4:]} failed:{chr(10) if chr(10) in text else ' '}{text}"
+        sep = "\n" if "\n" in text else " "  # a traceback starts on its own line
+        return f"rank {first.stem[4:]} failed:{sep}{text}"
     text = tail.decode(errors="replace")
     pid = re.search(r"PID (\d+) RUNNING AT", text)
     sig = re.search(r"signal (\d+)\)", text) or re.search(r"EXIT CODE: (\d+)", text)
