@@ -7,7 +7,6 @@ timeout; every collective and dtype is checked inside one worker script per worl
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import ember.distributed as dist
+from ember.distributed.run import mpiexec_path
 
 SCRIPTS = Path(__file__).resolve().parent / "distributed_scripts"
 REPO = SCRIPTS.parent.parent
@@ -23,15 +23,15 @@ REPO = SCRIPTS.parent.parent
 
 def _mpiexec() -> str:
     pytest.importorskip("mpi4py", reason="needs mpi4py (pip install -e '.[distributed]')")
-    path = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    path = path if os.path.exists(path) else shutil.which("mpiexec")
-    if path is None:
+    try:
+        return mpiexec_path()
+    except RuntimeError:
         pytest.skip("needs mpiexec (pip install mpich)")
-    return path
 
 
 def _run(cmd: list[str], timeout: float = 60, **env: str):
-    """Run ``cmd`` (never past ``timeout``); the finished process and its wall time."""
+    """Run ``cmd`` (never past ``timeout``; mpiexec's proxies kill the ranks when it is
+    killed); the finished process and its wall time."""
     start = time.monotonic()
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **env})
