@@ -233,6 +233,7 @@ raises(RuntimeError, "Please clone() the tensor first", dist.all_reduce,
        torch.ones(1, 3).expand(2, 3))
 raises(ValueError, "src 7 is not part of the group", dist.broadcast, torch.ones(1), 7)
 raises(TypeError, "datetime.timedelta", dist.new_group, [0], timeout=5)
+raises(ValueError, "initialize the default process group twice", dist.init_process_group, "mpi")
 work = dist.all_reduce(torch.ones(1), async_op=True)
 if not work.is_completed():
     raises(RuntimeError, "Should call wait() before result()", work.result)
@@ -287,5 +288,10 @@ assert dist.get_backend() == "mpi" and dist.is_initialized()
 dist.barrier()
 dist.destroy_process_group()
 assert not dist.is_initialized()
+dist.init_process_group("mpi")  # again, after a destroy
+t = torch.tensor([1])
+dist.all_reduce(t)
+expect("all_reduce after re-init", t, np.array([N]))
+dist.destroy_process_group()
 if RANK == 0:
     print(f"ok {checks} checks", flush=True)
