@@ -115,7 +115,7 @@ def memory_peak(name: str, framework: str) -> dict:
 def run_steps(pool: Pool, name: str, quick: bool, memory: bool) -> list[dict]:
     w = WORKLOADS[name]
     workers = [pool[f] for f in w.frameworks]
-    built = {wk.framework: wk.ask(cmd="build", name=name, warmup=1 if quick else 3)
+    built = {wk.framework: wk.ask(cmd="build", name=name, warmup=1 if quick else 5)
              for wk in workers}
     skipped = {f: b["skip"] for f, b in built.items() if "skip" in b}
     if skipped:
@@ -225,7 +225,26 @@ def _mib(m: dict | None) -> str:
 
 
 HEADER = ["workload", "ember", "torch", "ember/torch", "ember MiB", "torch MiB",
-          "memory ember/torch", "note"]
+          "memory ember/torch", "target met", "note"]
+
+# issue 5's targets: the most ember/torch time may be (matmul: the least ember/NumPy GFLOP/s)
+TIME_TARGETS = {"mlp_train": 1.0, "cnn_train": 1.5, "resnet_block_train": 1.5, "inference": 1.5,
+                "lstm_train": 1.5, "transformer_train": 1.5, "op_overhead": 3.0, "import": 0.2}
+MATMUL_TARGET = 0.9
+MEMORY_TARGET = 1.0
+
+
+def _target(r: dict) -> str:
+    """'yes' / 'no: ...' against issue 5's targets (time, GFLOP/s and peak memory)."""
+    misses = []
+    if r["workload"] in TIME_TARGETS and r["ratio"] > TIME_TARGETS[r["workload"]]:
+        misses.append(f"time > {TIME_TARGETS[r['workload']]}")
+    if "ember_vs_numpy" in r and r["ember_vs_numpy"] < MATMUL_TARGET:
+        misses.append(f"GFLOP/s < {MATMUL_TARGET} of NumPy")
+    if r.get("memory_ratio", 0) > MEMORY_TARGET:
+        misses.append(f"memory > {MEMORY_TARGET}")
+    known = r["workload"] in TIME_TARGETS or "ember_vs_numpy" in r
+    return ("no: " + ", ".join(misses)) if misses else ("yes" if known else "-")
 
 
 def _note(r: dict) -> str:
@@ -249,13 +268,14 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
     out = []
     for r in rows:
         if "skipped" in r:
-            out.append([r["workload"], "-", "-", "-", "-", "-", "-", f"skipped: {r['skipped']}"])
+            out.append([r["workload"], "-", "-", "-", "-", "-", "-", "-",
+                        f"skipped: {r['skipped']}"])
             continue
         mem = r.get("memory", {})
         ratio = r.get("memory_ratio")
         out.append([r["workload"], _time(r["ember_s"]), _time(r["torch_s"]), f"{r['ratio']:.2f}",
                     _mib(mem.get("ember")), _mib(mem.get("torch")),
-                    "-" if ratio is None else f"{ratio:.2f}", _note(r)])
+                    "-" if ratio is None else f"{ratio:.2f}", _target(r), _note(r)])
     return out
 
 

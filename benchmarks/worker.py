@@ -84,10 +84,12 @@ def serve(framework: str) -> None:
                     reply(skip=str(e))
                     continue
                 first = _scalar(step())
-                t0 = time.perf_counter()
-                for _ in range(req.get("warmup", 2)):
+                warm = []
+                for _ in range(max(req.get("warmup", 2), 1)):
+                    t0 = time.perf_counter()
                     step()
-                reply(first=first, warm_s=(time.perf_counter() - t0) / max(req.get("warmup", 2), 1))
+                    warm.append(time.perf_counter() - t0)
+                reply(first=first, warm_s=sorted(warm)[len(warm) // 2])
             elif req["cmd"] == "run":
                 times = []
                 for _ in range(req["k"]):
