@@ -133,6 +133,7 @@ class _LSTMLayer(Op):
         tanh_c = xp.empty_like(out)
         rec = xp.empty((batch, 4 * hidden), x.dtype)
         ig = xp.empty((batch, hidden), x.dtype)
+        half = x.dtype.type(0.5)
         h_n, c_n = h0.copy(), c0.copy()
         order = _step_order(batch_sizes, reverse)
         hp, cp = h0[:order[0][1] if order else 0], c0[:order[0][1] if order else 0]
@@ -146,8 +147,8 @@ class _LSTMLayer(Op):
             a += rec[:bs]
             xp.tanh(a, out=a)
             sig = a[:, :3 * hidden]
-            sig *= 0.5
-            sig += 0.5
+            sig *= half  # a NumPy scalar: a Python float costs a conversion per call
+            sig += half
             c, h, t = cells[rs], out[rs], tanh_c[rs]
             xp.multiply(a[:, 2 * hidden:3 * hidden], cp[:bs], out=c)
             xp.multiply(a[:, hidden:2 * hidden], a[:, 3 * hidden:], out=ig[:bs])
