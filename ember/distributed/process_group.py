@@ -135,6 +135,7 @@ class _State:
         self.waiting_in = ""  # the op wait_requests is polling for (what queries are told)
         self.failed_in = ""  # the op that timed out on this rank, told to later queries
         self.debug = False  # EMBER_DISTRIBUTED_DEBUG=DETAIL when the default group was made
+        self.queries = 0  # "where are you?" queries this rank has sent
 
 
 _state = _State()
@@ -231,24 +232,31 @@ def _op_name(code: int) -> str:
     return _OP_NAMES[code] if 0 <= code < len(_OP_NAMES) else "?"
 
 
-def _where_are_peers(group: ProcessGroup, seq: int, budget: float) -> dict[int, tuple | None]:
+def _where_are_peers(group: ProcessGroup, budget: float) -> dict[int, tuple | None]:
     """Ask every other member of ``group`` for the sequence number and name of its last
-    collective there and the op it is waiting in; None: no answer."""
+    collective there and the op it is waiting in; None: no answer within ``budget`` s."""
     MPI = _mpi()
     me = group.rank()
     peers = [r for r in range(group.size()) if r != me]
+    _state.queries += 1
+    qid = _state.queries  # echoed in replies: a late reply to an earlier query is not an answer
     sends, recvs = [], {}
     for r in peers:
-        sends.append(group.ctrl.Isend([np.array([seq], np.int64), MPI.INT64_T], r, _QUERY_TAG))
+        sends.append(group.ctrl.Isend([np.array([qid], np.int64), MPI.INT64_T], r, _QUERY_TAG))
         buf = np.empty(4, np.int64)
-        recvs[r] = (group.ctrl.Irecv([buf, MPI.INT64_T], r, _REPLY_TAG), buf)
+        recvs[r] = [group.ctrl.Irecv([buf, MPI.INT64_T], r, _REPLY_TAG), buf]
     answers: dict[int, tuple | None] = {}
     deadline = time.monotonic() + budget
     while len(answers) < len(peers) and time.monotonic() < deadline:
         _serve_queries()
-        for r, (req, buf) in recvs.items():
-            if r not in answers and req.Test():
+        for r, pending in recvs.items():
+            req, buf = pending
+            if r in answers or not req.Test():
+                continue
+            if buf[0] == qid:
                 answers[r] = (int(buf[1]), _op_name(buf[2]), _op_name(buf[3]))
+            else:
+                pending[0] = group.ctrl.Irecv([buf, MPI.INT64_T], r, _REPLY_TAG)
         time.sleep(1e-3)
     for r, (req, _) in recvs.items():
         if r not in answers:
@@ -267,7 +275,7 @@ def _timeout_error(group: ProcessGroup, label: str, seq: int | None, waited: flo
     me = group.ranks[group.rank()]
     budget = min(1.0, max(0.2, group.timeout / 10))
     _state.failed_in = label.split(" ")[0]
-    answers = _where_are_peers(group, seq if seq is not None else group.seq, budget)
+    answers = _where_are_peers(group, budget)
     blamed, notes = [], []
     for r, ans in sorted(answers.items()):
         g = group.ranks[r]
