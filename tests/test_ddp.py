@@ -5,6 +5,7 @@ with mpiexec -n 2 and -n 4): DDP training on the split batch must end with the p
 one process trained on the whole batch (float64, 1e-10) for an MLP, a CNN with BatchNorm and
 an LSTM, and no_sync accumulation must equal a larger batch.
 """
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,15 @@ def test_training_demo_distributed_over_2_ranks(tmp_path):
     assert out.count("Epoch 1/1") == 1 and "on 2 processes" in out, out  # rank 0 prints
     state = ember.load(tmp_path / "model.pt")
     assert sorted(state) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
+
+
+def test_distributed_benchmark_runs(tmp_path):
+    """A smoke run of benchmarks.distributed (its numbers are not checked, only its output)."""
+    _job([sys.executable, "-m", "benchmarks.distributed", "--quick", "--out", str(tmp_path)],
+         timeout=300)
+    out = json.loads((tmp_path / "distributed.json").read_text())
+    assert [r["size_mb"] for r in out["allreduce"]] == [1, 64]
+    assert all(r["ember_GBps"] > 0 and r["mpi4py_GBps"] > 0 for r in out["allreduce"])
+    assert [(r["ranks"], r["ddp"]) for r in out["scaling"]][:3] == [(1, False), (1, True),
+                                                                   (2, True)]
+    assert "| 64 MB |" in (tmp_path / "distributed.md").read_text()
