@@ -175,7 +175,7 @@ class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return get_xp(a).matmul(a, b)
+        return _folded(get_xp(a), a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -205,6 +205,14 @@ class Matmul(Op):
         return ga, gb
 
 
+def _folded(xp, a, b):
+    """``a @ b``; for a 2-D ``b`` the leading dims of ``a`` are folded into one product
+    (NumPy's batched matmul runs one small product per matrix)."""
+    if a.ndim > 2 and b.ndim == 2 and a.size:
+        return xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[1:])
+    return xp.matmul(a, b)
+
+
 def _matmul_grads(g, a, b, need) -> tuple:
     """Matmul's backward on arrays (no graph to record); broadcast batch dims are summed
     back by the engine."""
@@ -225,9 +233,12 @@ def _matmul_grads(g, a, b, need) -> tuple:
             gb = wrap(xp.matmul(xp.swapaxes(a, -1, -2), g[..., None])[..., 0])
         return ga, gb
     if need[0]:
-        ga = wrap(xp.matmul(g, xp.swapaxes(b, -1, -2)))
+        ga = wrap(_folded(xp, g, xp.swapaxes(b, -1, -2)))
     if need[1]:
-        gb = wrap(xp.matmul(xp.swapaxes(a, -1, -2), g))
+        if b.ndim == 2 and a.ndim > 2 and a.size:  # the batch sum inside one product
+            gb = wrap(a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1]))
+        else:
+            gb = wrap(xp.matmul(xp.swapaxes(a, -1, -2), g))
     return ga, gb
 
 

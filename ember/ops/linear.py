@@ -55,7 +55,11 @@ def _linear_grads(g, x, w, need) -> tuple:
     bias gradient summed over the leading dims here rather than by the engine."""
     gx = gw = gb = None
     if need[0]:
-        gx = wrap(g @ w._data)
+        wd = w._data
+        if g.ndim > 2:  # one product over all leading dims (batched matmul loops per matrix)
+            gx = wrap((g.reshape(-1, g.shape[-1]) @ wd).reshape(g.shape[:-1] + (wd.shape[1],)))
+        else:
+            gx = wrap(g @ wd)
     if need[1]:
         xd = x._data
         if xd.ndim == 1:
