@@ -261,6 +261,20 @@ def check_api(rank: int, world: int) -> None:
         raise AssertionError("DDP of different models on the ranks did not raise")
 
 
+def check_marked_twice_raises(rank: int, world: int) -> None:
+    """Two backward passes through one forward's outputs reach ``a`` twice: torch's error."""
+    model = DDP(build(Branches, 100 + rank))
+    x = torch.ones(2, 6, dtype=torch.float64)
+    y = model(x, True)
+    y[:, 0].sum().backward(retain_graph=True)
+    try:
+        (y[:, 1].sum() * 2).backward()
+    except RuntimeError as e:
+        assert str(e).startswith("Expected to mark a variable ready only once."), str(e)
+    else:
+        raise AssertionError("a parameter reached by two backward passes did not raise")
+
+
 def main() -> None:
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -277,6 +291,7 @@ def main() -> None:
         ("no_sync", lambda: check_no_sync(rank, world)),
         ("find_unused_parameters", lambda: check_unused(rank, world, "find_unused_parameters")),
         ("static_graph", lambda: check_unused(rank, world, "static_graph")),
+        ("marked twice error", lambda: check_marked_twice_raises(rank, world)),
         ("unused parameter error", lambda: check_unused_without_flag_raises(rank, world)),
     ]
     for name, fn in checks:

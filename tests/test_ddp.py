@@ -92,7 +92,8 @@ def _job(cmd: list[str], timeout: float = 120) -> str:
 def test_ddp_training_equals_one_process_on_the_whole_batch(world):
     out = _job([_mpiexec(), "-n", str(world), sys.executable, "tests/ddp_worker.py"])
     for check in ("api", "mlp", "cnn+batchnorm", "lstm", "no_sync", "find_unused_parameters",
-                  "static_graph", "unused parameter error"):
+                  "static_graph", "marked twice error",
+                  "unused parameter error"):
         assert f"ok {check}" in out, out
     assert "all ok" in out, out
 
