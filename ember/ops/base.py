@@ -31,6 +31,7 @@ from ember.autograd import grad_mode
 from ember.autograd.graph import FREED, Node, SavedTensor, _sequence, accumulator
 
 _state = grad_mode._state
+_NO_EDGE = (None, 0)
 
 
 class Op(Node):
@@ -76,7 +77,7 @@ class Op(Node):
         else:
             out = cls.forward(ctx, *arrays, **kwargs)
             if type(out) is tuple:
-                results = tuple(Tensor._make(_as_array(o)) for o in out)
+                results = tuple([Tensor._make(_as_array(o)) for o in out])
             else:
                 results = Tensor._make(out if type(out) is ndarray else _as_array(out))
         if cls.view:
@@ -92,18 +93,21 @@ class Op(Node):
         """Run forward with the graph recorded: this node becomes the outputs' ``grad_fn``."""
         edges = []
         meta = []
+        needs = []
         for a in args:
             if isinstance(a, Tensor):
                 d = a._data
                 meta.append((d.shape, d.dtype))
                 if a._requires_grad:
-                    edges.append((a.grad_fn or accumulator(a), a._output_nr))
+                    fn = a.grad_fn
+                    edges.append((accumulator(a) if fn is None else fn, a._output_nr))
+                    needs.append(True)
                     continue
             else:
                 meta.append(None)
-            edges.append((None, 0))
-        # forward may save only what backward will need
-        self.needs_input_grad = tuple([e[0] is not None for e in edges])
+            edges.append(_NO_EDGE)
+            needs.append(False)
+        self.needs_input_grad = tuple(needs)  # forward may save only what backward will need
         out = self.forward(self, *arrays, **kwargs)
         self._seq = next(_sequence)
         self.next_functions = tuple(edges)
@@ -112,9 +116,13 @@ class Op(Node):
             results = tuple([self._output(o, i) for i, o in enumerate(out)])
             self._out_meta = tuple([(r._data.shape, r._data.dtype) for r in results])
         else:
-            results = self._output(out, 0)
-            d = results._data
-            self._out_meta = ((d.shape, d.dtype),)
+            if type(out) is not ndarray:
+                out = _as_array(out)
+            if out.dtype.kind == "f" and not self._non_diff:
+                results = Tensor._make(out, self, 0)
+            else:
+                results = self._output(out, 0)
+            self._out_meta = ((out.shape, out.dtype),)
         to_save = self._to_save
         if to_save:
             outs = results if type(results) is tuple else (results,)
