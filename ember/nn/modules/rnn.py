@@ -66,23 +66,25 @@ def _step_order(batch_sizes: list, reverse: bool) -> list:
     return order[::-1] if reverse else order
 
 
-# The fused LSTM keeps its gates in the order (o, i, f, g) (PyTorch's rows are i, f, g, o): the
-# three sigmoid gates are then one block, and so are the three gates the cell gradient feeds.
+# The fused LSTM keeps its gates as four planes (4, rows, H) in the order (o, i, f, g) (PyTorch's
+# rows are i, f, g, o): each gate of a step is then a contiguous (bs, H) block, the three
+# sigmoid gates are one run of planes, and so are the three gates the cell gradient feeds.
 _GATE_ORDER = [3, 0, 1, 2]
 _GATE_UNORDER = [1, 2, 3, 0]
 
 
-def _gate_rows(w, scale: bool = False):
-    """``w`` (4H, ...) with its gate blocks in the fused order; with ``scale`` the sigmoid
+def _gate_planes(w, scale: bool = False):
+    """``w`` (4H, ...) as (4, H, ...) gate planes in the fused order; with ``scale`` the sigmoid
     gates halved, so that one tanh gives them all: sigmoid(z) = tanh(z / 2) / 2 + 1/2."""
-    blocks = w.reshape((4, -1) + w.shape[1:])[_GATE_ORDER]
+    planes = w.reshape((4, -1) + w.shape[1:])[_GATE_ORDER]
     if scale:
-        blocks[:3] *= 0.5
-    return blocks.reshape(w.shape)
+        planes[:3] *= 0.5
+    return planes
 
 
-def _gate_unrows(w):
-    return w.reshape((4, -1) + w.shape[1:])[_GATE_UNORDER].reshape(w.shape)
+def _gate_rows(planes):
+    """(4, H, ...) planes in the fused order back to PyTorch's (4H, ...) rows."""
+    return planes[_GATE_UNORDER].reshape((-1,) + planes.shape[2:])
 
 
 def _prev_rows(rows, init, order: list):
@@ -110,10 +112,11 @@ class _LSTMLayer(Op):
     """One LSTM direction over packed rows: (output rows, final h, final c).
 
     Step t updates the first ``bs`` sequences; the others keep their state (ended, or in the
-    reversed walk not yet begun).  The forward loop is one GEMM and eight passes per step and
-    keeps, for the backward, the gate activations, the cells and their tanh; the backward
-    first derives from them, for all steps at once, the factors its loop multiplies by, so that
-    loop is six passes and one GEMM per step.
+    reversed walk not yet begun).  The forward loop is one batched GEMM (a (bs, H) x (H, H)
+    product per gate) and eight passes on contiguous blocks per step, and keeps the gate
+    activations, the cells and their tanh; the backward first derives from them, for all steps
+    at once, the factors its loop multiplies by, so that loop is six passes and one batched
+    GEMM per step.
     """
 
     def name(self) -> str:
@@ -124,16 +127,16 @@ class _LSTMLayer(Op):
         xp = get_xp(x)
         hidden = w_hh.shape[1]
         rows, batch = x.shape[0], h0.shape[0]
-        gates = x @ _gate_rows(w_ih, True).T  # (o, i, f, g), the sigmoid ones halved
+        gates = xp.matmul(x, _gate_planes(w_ih, True).transpose(0, 2, 1))  # (4, rows, H)
         if b_ih is not None:
-            gates += _gate_rows(b_ih + b_hh, True)
-        w_hh_t = xp.ascontiguousarray(_gate_rows(w_hh, True).T)
+            gates += _gate_planes(b_ih + b_hh, True)[:, None, :]
+        w_hh4 = xp.ascontiguousarray(_gate_planes(w_hh, True).transpose(0, 2, 1))
         out = xp.empty((rows, hidden), x.dtype)
         cells = xp.empty_like(out)
         tanh_c = xp.empty_like(out)
-        rec = xp.empty((batch, 4 * hidden), x.dtype)
+        rec = xp.empty(4 * batch * hidden, x.dtype)
         ig = xp.empty((batch, hidden), x.dtype)
-        half = x.dtype.type(0.5)
+        half = x.dtype.type(0.5)  # a NumPy scalar: a Python float costs a conversion per call
         h_n, c_n = h0.copy(), c0.copy()
         order = _step_order(batch_sizes, reverse)
         hp, cp = h0[:order[0][1] if order else 0], c0[:order[0][1] if order else 0]
@@ -142,19 +145,20 @@ class _LSTMLayer(Op):
                 hp = xp.concatenate([hp, h0[hp.shape[0]:bs]])
                 cp = xp.concatenate([cp, c0[cp.shape[0]:bs]])
             rs = slice(row, row + bs)
-            a = gates[rs]
-            xp.matmul(hp[:bs], w_hh_t, out=rec[:bs])
-            a += rec[:bs]
+            a = gates[:, rs]
+            r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
+            xp.matmul(hp[:bs], w_hh4, out=r)
+            a += r
             xp.tanh(a, out=a)
-            sig = a[:, :3 * hidden]
-            sig *= half  # a NumPy scalar: a Python float costs a conversion per call
+            sig = a[:3]
+            sig *= half
             sig += half
             c, h, t = cells[rs], out[rs], tanh_c[rs]
-            xp.multiply(a[:, 2 * hidden:3 * hidden], cp[:bs], out=c)
-            xp.multiply(a[:, hidden:2 * hidden], a[:, 3 * hidden:], out=ig[:bs])
+            xp.multiply(a[2], cp[:bs], out=c)
+            xp.multiply(a[1], a[3], out=ig[:bs])
             c += ig[:bs]
             xp.tanh(c, out=t)
-            xp.multiply(t, a[:, :hidden], out=h)
+            xp.multiply(t, a[0], out=h)
             hp, cp = h, c
             lo = order[k + 1][1] if k + 1 < len(order) else 0
             if lo < bs:  # sequences whose last step this is
@@ -173,49 +177,51 @@ class _LSTMLayer(Op):
                                         (g_out, g_h, g_c))
         xp = get_xp(x._data)
         a, cs, tc = gates._data, cells._data, tanh_c._data
-        rows, hidden = cs.shape
+        hidden = cs.shape[1]
         order = _step_order(ctx.batch_sizes, ctx.reverse)
-        o, i, f, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        o, i, f, g = a
         # factors of the loop, all steps at once: dz = (dh q_o, dc q_i, dc q_f, dc q_g) with
         # q_o = tanh(c) o', q_i = g i', q_f = c_prev f', q_g = i (1 - g^2); dc += dh k
         q = xp.multiply(a, a)
-        xp.subtract(a, q, out=q)  # s (1 - s) in the sigmoid blocks
-        q[:, :hidden] *= tc
-        q[:, hidden:2 * hidden] *= g
-        q[:, 2 * hidden:3 * hidden] *= _prev_rows(cs, c0._data, order)
-        qg = q[:, 3 * hidden:]
-        xp.multiply(g, g, out=qg)
-        xp.subtract(1, qg, out=qg)
-        qg *= i
+        xp.subtract(a, q, out=q)  # s (1 - s) in the sigmoid planes
+        q[0] *= tc
+        q[1] *= g
+        q[2] *= _prev_rows(cs, c0._data, order)
+        xp.multiply(g, g, out=q[3])
+        xp.subtract(1, q[3], out=q[3])
+        q[3] *= i
         k = xp.multiply(tc, tc)
         xp.subtract(1, k, out=k)
         k *= o
-        q3 = q[:, hidden:].reshape(rows, 3, hidden)
-        w = _gate_rows(w_hh._data)
+        w4 = _gate_planes(w_hh._data)  # dh = sum over gates of dz_gate @ W_gate
         go = g_out._data
         dh, dc = g_h._data.copy(), g_c._data.copy()
         tmp = xp.empty_like(dh)
-        for row, bs in reversed(order):  # q's rows become the gates' gradient dz in place
+        rec = xp.empty(4 * dh.size, dh.dtype)
+        for row, bs in reversed(order):  # q becomes the gates' gradient dz in place
             rs = slice(row, row + bs)
             dhb, dcb, t = dh[:bs], dc[:bs], tmp[:bs]
             dhb += go[rs]
             xp.multiply(dhb, k[rs], out=t)
             dcb += t
-            q[rs, :hidden] *= dhb
-            q3[rs] *= dcb[:, None, :]
+            q[0, rs] *= dhb
+            q[1:, rs] *= dcb
             dcb *= f[rs]
-            xp.matmul(q[rs], w, out=dhb)
-        dz = q
-        del q3, k, tmp
+            r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
+            xp.matmul(q[:, rs], w4, out=r)
+            xp.sum(r, axis=0, out=dhb)
+        dz, dzt = q, q.transpose(0, 2, 1)
+        del k, tmp, rec
         need = ctx.needs_input_grad
-        dx = Tensor._make(dz @ _gate_rows(w_ih._data)) if need[0] else None
-        dw_ih = Tensor._make(_gate_unrows(dz.T @ x._data)) if need[1] else None
+        dx = Tensor._make(xp.matmul(dz, _gate_planes(w_ih._data)).sum(axis=0)) if need[0] else None
+        dw_ih = Tensor._make(_gate_rows(xp.matmul(dzt, x._data))) if need[1] else None
         dw_hh = None
         if need[2]:
-            dw_hh = Tensor._make(_gate_unrows(dz.T @ _prev_rows(out._data, h0._data, order)))
+            h_prev = _prev_rows(out._data, h0._data, order)
+            dw_hh = Tensor._make(_gate_rows(xp.matmul(dzt, h_prev)))
         db = None
         if b_ih is not None and (need[3] or need[4]):
-            db = Tensor._make(_gate_unrows(dz.sum(axis=0)))
+            db = Tensor._make(_gate_rows(dz.sum(axis=1)))
         return (dx, dw_ih, dw_hh, db if need[3] else None, db if need[4] else None,
                 Tensor._make(dh) if need[5] else None, Tensor._make(dc) if need[6] else None,
                 None, None)
