@@ -80,16 +80,39 @@ _COL2IM_CHUNKS = 4  # col2im adds one strided slice per tap and block: fewer, la
 
 def _batch_last(xp, x, pad):
     """(N, C, *spatial) -> zero-padded (C, *padded, N): the layout in which the im2col copy and
-    the col2im adds run along long contiguous rows (output positions times the batch)."""
+    the col2im adds run along long contiguous rows (output positions times the batch).
+
+    A large input is transposed in channel blocks, each in two steps that stay in cache:
+    (N, M/b, b) -> (M/b, N, b) moves runs of b elements, then (M/b, b, N) transposes small
+    b x N tiles; one direct strided transpose of megabytes misses the cache at every element.
+    """
     nd = len(pad)
-    perm = (1,) + tuple(range(2, 2 + nd)) + (0,)
-    if not any(lo or hi for lo, hi in pad):
-        return xp.ascontiguousarray(x.transpose(perm))
     n, c = x.shape[:2]
-    out = xp.zeros((c,) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pad)) + (n,),
-                   x.dtype)
-    out[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pad))] = \
-        x.transpose(perm)
+    spatial = x.shape[2:]
+    padded = any(lo or hi for lo, hi in pad)
+    perm = (1,) + tuple(range(2, 2 + nd)) + (0,)
+    plane = math.prod(spatial)
+    tile = next((t for t in (16, 8, 4, 2) if plane % t == 0), 1)
+    if x.nbytes < 2 * _CHUNK_BYTES or tile == 1:
+        if not padded:
+            return xp.ascontiguousarray(x.transpose(perm))
+        tile = 0
+    out = (xp.zeros if padded else xp.empty)(
+        (c,) + tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad)) + (n,), x.dtype)
+    inner = out[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(spatial, pad))]
+    if not tile:
+        inner[...] = x.transpose(perm)
+        return out
+    step = max(1, _CHUNK_BYTES // max(plane * n * x.itemsize, 1))
+    for c0 in range(0, c, step):
+        block = x[:, c0:c0 + step]
+        m = block[0].size
+        runs = xp.ascontiguousarray(block.reshape(n, m // tile, tile).transpose(1, 0, 2))
+        if padded:
+            inner[c0:c0 + step] = xp.ascontiguousarray(runs.transpose(0, 2, 1)).reshape(
+                (-1,) + spatial + (n,))
+        else:
+            xp.copyto(out[c0:c0 + step].reshape(m // tile, tile, n), runs.transpose(0, 2, 1))
     return out
 
 
