@@ -21,8 +21,8 @@ def _as_tuple(x) -> tuple:
 
 
 def _make_grads(outputs, grads, create_graph: bool) -> list:
+    from ember._device import get_xp
     from ember._tensor import Tensor
-    from ember.ops.creation import ones_like
 
     result = []
     for out, g in zip(outputs, grads):
@@ -34,7 +34,8 @@ def _make_grads(outputs, grads, create_graph: bool) -> list:
                     f"grad can be implicitly created only for real scalar outputs but got "
                     f"{out.dtype}"
                 )
-            g = ones_like(out)
+            d = out._data
+            g = Tensor._make(get_xp(d).ones(d.shape, d.dtype))
         elif not isinstance(g, Tensor):
             raise TypeError(
                 f"gradients can be either Tensors or None, but got {type(g).__name__}"
