@@ -93,7 +93,7 @@ def _batch_last(xp, x, pad):
     perm = (1,) + tuple(range(2, 2 + nd)) + (0,)
     plane = math.prod(spatial)
     tile = next((t for t in (16, 8, 4, 2) if plane % t == 0), 1)
-    if x.nbytes < 2 * _CHUNK_BYTES or tile == 1:
+    if x.nbytes < 4 * _CHUNK_BYTES or tile == 1:
         if not padded:
             return xp.ascontiguousarray(x.transpose(perm))
         tile = 0
@@ -242,11 +242,11 @@ def _conv_weight(xp, x, g, wshape, cfg):
     o = g.shape[2:]
     co = wshape[0]
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
-    gt = xp.moveaxis(g, 0, -1)
+    gt = _batch_last(xp, g, ((0, 0),) * len(o))
     gw = None
     chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
     for rows in chunks:
-        gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
+        gm = gt[:, rows].reshape(groups, co // groups, -1)
         cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, -1, gm.shape[-1])
         # (C/g * K, L) @ (L, O/g): BLAS is fastest with the long axis inside the product
         part = xp.matmul(cols, gm.transpose(0, 2, 1))
@@ -274,8 +274,9 @@ class Conv(Op):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx = ConvInput.apply(g, w, None, tuple(x.shape[2:]), ctx.cfg) if need[0] else None
+        # the weight gradient first: its input-sized temporaries are gone before gx exists
         gw = ConvWeight.apply(x, g, tuple(w.shape), ctx.cfg) if need[1] else None
+        gx = ConvInput.apply(g, w, None, tuple(x.shape[2:]), ctx.cfg) if need[0] else None
         gb = _sum_bias(g) if need[2] else None
         return gx, gw, gb, None, None
 
