@@ -206,7 +206,7 @@ _ERFC_NR = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.186
             0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
 
-_BLOCK = 65536  # elements per block of a chain of elementwise passes (256 KiB of float32)
+_BLOCK = 32768  # elements per block of a chain of elementwise passes (128 KiB of float32)
 
 
 def _blockwise(fn, *arrays):
@@ -214,7 +214,8 @@ def _blockwise(fn, *arrays):
 
     A long chain of NumPy passes over a big array is bound by memory traffic and by malloc
     returning each fresh multi-megabyte temporary to the OS (so every pass page-faults);
-    on blocks of 64K elements the temporaries stay in cache and on the heap: ~3x faster.
+    on blocks of 32K elements the temporaries stay in cache and on the heap (~3x faster),
+    and the chain's temporaries add only ~0.5 MB to the peak memory, whatever the size.
     """
     x = arrays[0]
     if get_xp(x) is not np or x.size <= _BLOCK:
