@@ -129,9 +129,12 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        count = x.size if axes is None else math.prod([x.shape[a] for a in axes])
+        ctx.count = count if x.size else 0
+        # NumPy's mean (float16 sums in float32) without its Python-level argument handling
+        out = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = x.mean(axis=axes, keepdims=keepdim)
-        ctx.count = builtins.max(x.size // builtins.max(out.size, 1), 1) if x.size else 0
+            out = out / count
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
