@@ -263,9 +263,10 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})"
         )
-    err = _broadcast_error(input._data.shape[:-2], other._data.shape[:-2])
-    if err is not None:
-        raise err
+    if input._data.ndim > 2 and other._data.ndim > 2:
+        err = _broadcast_error(input._data.shape[:-2], other._data.shape[:-2])
+        if err is not None:
+            raise err
     return _out(Matmul.apply(input, other), out)
 
 
