@@ -17,7 +17,8 @@ import numpy as np
 from ember import _dtype as DT
 from ember._device import get_xp
 from ember._tensor import Size, Tensor, _wrap_dim
-from ember.ops.base import Op, sum_to
+from ember.autograd.grad_mode import _state
+from ember.ops.base import Op, sum_to, wrap
 
 # ---- argument handling -----------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class View(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not _state["enabled"]:
+            return wrap(g._data.reshape(ctx.shape))
         return View.apply(g, ctx.shape)
 
 
@@ -237,7 +240,12 @@ class Permute(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return Permute.apply(g, tuple(int(i) for i in np.argsort(ctx.dims)))
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        if not _state["enabled"]:
+            return wrap(g._data.transpose(inverse))
+        return Permute.apply(g, tuple(inverse))
 
 
 class Transpose(Permute):
