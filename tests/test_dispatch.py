@@ -145,3 +145,17 @@ def test_import_keeps_the_namespace_and_loads_subpackages_on_first_use():
     assert ember.utils.data.DataLoader is not None
     with pytest.raises(AttributeError):
         ember.not_a_name  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
+                                  "acos", "atan", "sinh", "cosh", "tanh", "asinh", "atanh",
+                                  "sigmoid", "erf", "erfc", "erfinv", "reciprocal", "expm1"])
+def test_unary_gradients_with_and_without_create_graph(name):
+    x = (RNG.uniform(0.1, 0.9, (3, 4))).astype(np.float32)
+    _same_grads(lambda t, x: getattr(t, name)(x).sum(), x)
+
+    def second(t, x):
+        (gx,) = t.autograd.grad(getattr(t, name)(x).sum(), x, create_graph=True)
+        return gx.sum()
+
+    _same_grads(second, x)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 import warnings
 
 import numpy as np
@@ -568,10 +569,16 @@ class _Unary(Op):
     @classmethod
     def backward(cls, ctx, g):
         saved = dict(zip(cls.save, ctx.saved_tensors))
-        return cls.df(g, saved.get("x"), saved.get("y"))
+        x, y = saved.get("x"), saved.get("y")
+        if not _state["enabled"]:  # the same formula on arrays: no graph to record
+            with np.errstate(all="ignore"):
+                return wrap(cls.df(g._data, _array(x), _array(y), _ARRAY_FNS))
+        return cls.df(g, x, y, _TENSOR_FNS)
 
 
 def _unary(name: str, f, df, save: str = "x") -> type:
+    """``f(xp, x)`` computes y; ``df(g, x, y, fns)`` the input gradient, with ``fns.exp`` ...
+    the ember ops (a differentiable backward) or the array functions (no graph)."""
     return type(name, (_Unary,), {"f": staticmethod(f), "df": staticmethod(df), "save": save})
 
 
@@ -673,36 +680,36 @@ def _in_float64(fn):
     return f
 
 
-Exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda g, x, y: g * y, "y")
-Exp2 = _unary("Exp2", lambda xp, x: xp.exp2(x), lambda g, x, y: g * y * _LN2, "y")
-Expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda g, x, y: g * (y + 1), "y")
-Log = _unary("Log", lambda xp, x: xp.log(x), lambda g, x, y: g / x)
-Log2 = _unary("Log2", lambda xp, x: xp.log2(x), lambda g, x, y: g / (x * _LN2))
-Log10 = _unary("Log10", lambda xp, x: xp.log10(x), lambda g, x, y: g / (x * _LN10))
-Log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda g, x, y: g / (x + 1))
-Sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda g, x, y: g / (2 * y), "y")
-Rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda g, x, y: -0.5 * g * y * y * y, "y")
-Reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda g, x, y: -g * (y * y), "y")
-Sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda g, x, y: g * cos(x))
-Cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda g, x, y: -g * sin(x))
-Tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda g, x, y: g * (y * y + 1), "y")
-Asin = _unary("Asin", lambda xp, x: xp.arcsin(x), lambda g, x, y: g * rsqrt(1 - x * x))
-Acos = _unary("Acos", lambda xp, x: xp.arccos(x), lambda g, x, y: -g * rsqrt(1 - x * x))
-Atan = _unary("Atan", lambda xp, x: xp.arctan(x), lambda g, x, y: g / (x * x + 1))
-Sinh = _unary("Sinh", lambda xp, x: xp.sinh(x), lambda g, x, y: g * cosh(x))
-Cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda g, x, y: g * sinh(x))
-Tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda g, x, y: g * (1 - y * y), "y")
-Asinh = _unary("Asinh", lambda xp, x: xp.arcsinh(x), lambda g, x, y: g * rsqrt(x * x + 1))
-Acosh = _unary("Acosh", lambda xp, x: xp.arccosh(x), lambda g, x, y: g * rsqrt(x * x - 1))
-Atanh = _unary("Atanh", lambda xp, x: xp.arctanh(x), lambda g, x, y: g / (1 - x * x))
+Exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda g, x, y, m: g * y, "y")
+Exp2 = _unary("Exp2", lambda xp, x: xp.exp2(x), lambda g, x, y, m: g * y * _LN2, "y")
+Expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda g, x, y, m: g * (y + 1), "y")
+Log = _unary("Log", lambda xp, x: xp.log(x), lambda g, x, y, m: g / x)
+Log2 = _unary("Log2", lambda xp, x: xp.log2(x), lambda g, x, y, m: g / (x * _LN2))
+Log10 = _unary("Log10", lambda xp, x: xp.log10(x), lambda g, x, y, m: g / (x * _LN10))
+Log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda g, x, y, m: g / (x + 1))
+Sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda g, x, y, m: g / (2 * y), "y")
+Rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda g, x, y, m: -0.5 * g * y * y * y, "y")
+Reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda g, x, y, m: -g * (y * y), "y")
+Sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda g, x, y, m: g * m.cos(x))
+Cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda g, x, y, m: -g * m.sin(x))
+Tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda g, x, y, m: g * (y * y + 1), "y")
+Asin = _unary("Asin", lambda xp, x: xp.arcsin(x), lambda g, x, y, m: g * m.rsqrt(1 - x * x))
+Acos = _unary("Acos", lambda xp, x: xp.arccos(x), lambda g, x, y, m: -g * m.rsqrt(1 - x * x))
+Atan = _unary("Atan", lambda xp, x: xp.arctan(x), lambda g, x, y, m: g / (x * x + 1))
+Sinh = _unary("Sinh", lambda xp, x: xp.sinh(x), lambda g, x, y, m: g * m.cosh(x))
+Cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda g, x, y, m: g * m.sinh(x))
+Tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda g, x, y, m: g * (1 - y * y), "y")
+Asinh = _unary("Asinh", lambda xp, x: xp.arcsinh(x), lambda g, x, y, m: g * m.rsqrt(x * x + 1))
+Acosh = _unary("Acosh", lambda xp, x: xp.arccosh(x), lambda g, x, y, m: g * m.rsqrt(x * x - 1))
+Atanh = _unary("Atanh", lambda xp, x: xp.arctanh(x), lambda g, x, y, m: g / (1 - x * x))
 Sigmoid = _unary("Sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)),
-                 lambda g, x, y: g * y * (1 - y), "y")
+                 lambda g, x, y, m: g * y * (1 - y), "y")
 Erf = _unary("Erf", _in_float64(lambda xp, x: _erf_parts(xp, x)[0]),
-             lambda g, x, y: g * _TWO_OVER_SQRT_PI * exp(-x * x))
+             lambda g, x, y, m: g * _TWO_OVER_SQRT_PI * m.exp(-x * x))
 Erfc = _unary("Erfc", _in_float64(lambda xp, x: _erf_parts(xp, x)[1]),
-              lambda g, x, y: -g * _TWO_OVER_SQRT_PI * exp(-x * x))
+              lambda g, x, y, m: -g * _TWO_OVER_SQRT_PI * m.exp(-x * x))
 Erfinv = _unary("Erfinv", _in_float64(_erfinv),
-                lambda g, x, y: g * _SQRT_PI_OVER_TWO * exp(y * y), "y")
+                lambda g, x, y, m: g * _SQRT_PI_OVER_TWO * m.exp(y * y), "y")
 
 
 def _float_unary(name: str, op: type) -> object:
@@ -741,6 +748,9 @@ erf = _float_unary("erf", Erf)
 erfc = _float_unary("erfc", Erfc)
 erfinv = _float_unary("erfinv", Erfinv)
 arcsin, arccos, arctan = asin, acos, atan
+_TENSOR_FNS = types.SimpleNamespace(exp=exp, cos=cos, sin=sin, cosh=cosh, sinh=sinh, rsqrt=rsqrt)
+_ARRAY_FNS = types.SimpleNamespace(exp=np.exp, cos=np.cos, sin=np.sin, cosh=np.cosh, sinh=np.sinh,
+                                   rsqrt=lambda v: 1 / np.sqrt(v))
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
