@@ -203,7 +203,11 @@ class Add(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g, (g if ctx.alpha == 1 else g * ctx.alpha), None
+        if ctx.alpha == 1:
+            return g, g, None
+        if not _state["enabled"]:
+            return g, wrap(g._data * ctx.alpha), None
+        return g, g * ctx.alpha, None
 
 
 class Sub(Op):
@@ -214,6 +218,8 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not _state["enabled"]:
+            return g, wrap(-g._data if ctx.alpha == 1 else g._data * -ctx.alpha), None
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha), None
 
 
