@@ -49,9 +49,10 @@ def main() -> None:
         else:
             runpy.run_path(target[1], run_name="__main__")
     except SystemExit as e:
-        if e.code not in (None, 0):
-            _fail(run_dir, rank, f"exited with code {e.code}\n",
-                  e.code if isinstance(e.code, int) else 1)
+        if isinstance(e.code, int) and e.code != 0:
+            _fail(run_dir, rank, f"exited with code {e.code}\n", e.code)
+        if e.code is not None and not isinstance(e.code, int):  # sys.exit("why"): Python exits 1
+            _fail(run_dir, rank, f"exited: {e.code}\n", 1)
         raise
     except BaseException as e:  # noqa: BLE001  (any failure must abort the other ranks)
         _fail(run_dir, rank, _user_traceback(e), 1)
