@@ -477,6 +477,9 @@ class Tensor:
 
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; copy only if needed."""
+        if not kwargs and len(args) == 1 and type(args[0]) is DT.dtype \
+                and args[0].np == self._data.dtype:
+            return self  # ``.float()`` on a float32 tensor: nothing to do
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
