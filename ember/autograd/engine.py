@@ -244,14 +244,15 @@ def _fresh_counts() -> tuple:
     return _probe_counts(grads[0])
 
 
-_FRESH = _fresh_counts()
+# without reference counts (not CPython) every first gradient is copied
+_FRESH = _fresh_counts() if hasattr(sys, "getrefcount") else None
 
 
 def _sole(g) -> bool:
     """Whether ``g`` (called as ``_sole(grads[0])``) is a plain Tensor over an array of its own
     that nothing but the engine references, so ``.grad`` may take it without a copy (as
     PyTorch's AccumulateGrad steals a gradient whose use count is one)."""
-    if _refcounts(g) != _FRESH:  # first, before a local holds the array
+    if _FRESH is None or _refcounts(g) != _FRESH:  # first, before a local holds the array
         return False
     d = g._data
     return (type(d) is np.ndarray and d.base is None and d.flags.c_contiguous
