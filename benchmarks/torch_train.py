@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import time
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def main(argv=None) -> float:
     p.add_argument("--target", type=float, default=0.9)
     args = p.parse_args(argv)
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # as the suite's workers
     torch.manual_seed(args.seed)
     train = DataLoader(Digits(train=True), batch_size=args.batch_size, shuffle=True)
     test = DataLoader(Digits(train=False), batch_size=256)

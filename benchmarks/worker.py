@@ -31,7 +31,7 @@ def load(framework: str):
     uses (OMP_NUM_THREADS, which the runner sets to ``THREADS`` unless already set)."""
     t = importlib.import_module(framework)
     if framework == "torch":
-        t.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", THREADS)))
+        t.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", str(THREADS))))
     return t
 
 
