@@ -6,6 +6,9 @@ input each) with PyTorch's update rule, greater or NaN, so the first maximum of 
 one reported and the one the gradient goes to.  Indices are flat positions within each input
 plane, as PyTorch returns them; the backward is one scatter-add (``bincount``) of the gradient
 at those positions (``MaxPoolGrad``, whose own backward is a gather: double backward works).
+Windows that tile the input (stride == kernel, the usual 2x2) take a faster path: one reshape,
+a ``maximum`` over the window's strided views and an arithmetic first-argmax; disjoint windows
+scatter the gradient by a plain store.
 
 Average pooling sums strided slices of the zero-padded input, one per kernel position, and
 divides by a per-output divisor (a product of per-dim window sizes).  Its backward
