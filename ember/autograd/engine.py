@@ -19,20 +19,22 @@ from ember.autograd.graph import AccumulateGrad, accumulator
 
 
 def _collect(roots) -> dict:
-    """How many edges enter each node reachable from ``roots``."""
+    """How many edges enter each node reachable from ``roots``.
+
+    Every node's edges are counted once, a root that another root reaches included.
+    """
     deps: dict = {}
-    stack = list(roots)
+    seen = set(roots)
+    stack = list(seen)
     while stack:
         node = stack.pop()
         for child, _ in node.next_functions:
             if child is None:
                 continue
-            n = deps.get(child)
-            if n is None:
-                deps[child] = 1
+            deps[child] = deps.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
                 stack.append(child)
-            else:
-                deps[child] = n + 1
     return deps
 
 
