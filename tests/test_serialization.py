@@ -111,7 +111,9 @@ def test_model_and_optimizer_state_roundtrip_with_torch(tmp_path):
     eopt = ember.optim.Adam(em.parameters(), lr=0.01)
     eopt.load_state_dict(ck["opt"])
     ex = ember.tensor(x.numpy())
-    np.testing.assert_allclose(em(ex).detach().numpy(), tm(x).detach().numpy(), rtol=1e-6)
+    # float32 through two layers: a value near 0 from cancellation differs by an ulp of its terms
+    np.testing.assert_allclose(em(ex).detach().numpy(), tm(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
     for opt, m, xx in ((eopt, em, ex), (topt, tm, x)):
         opt.zero_grad()
         (m(xx) ** 2).sum().backward()
