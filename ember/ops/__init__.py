@@ -6,6 +6,8 @@ form, made here from the out-of-place op).
 """
 from __future__ import annotations
 
+import warnings
+
 from ember._tensor import Tensor
 from ember.ops import (
     activation,
@@ -19,6 +21,14 @@ from ember.ops import (
 )
 
 MODULES = (creation, pointwise, reduction, shape, indexing, linalg, activation, conv)
+
+# PyTorch gives inf and nan (inf * 0, inf - inf, 0 / 0, overflow) silently.  NumPy warns; an
+# ``np.errstate`` around every add or mul would cost about 1 us per op, so NumPy's
+# floating-point warnings raised inside ember's own modules are filtered out instead (no cost
+# until a warning happens).  The filter names only ember's modules: a user's NumPy code warns
+# as before.
+warnings.filterwarnings(
+    "ignore", r"(invalid value|divide by zero|overflow) encountered", RuntimeWarning, r"ember\.")
 
 
 def _inplace_method(fn):

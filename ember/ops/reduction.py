@@ -106,7 +106,7 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
+        return get_xp(x).add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
