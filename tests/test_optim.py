@@ -115,3 +115,29 @@ def test_step_bumps_version():
     ember.optim.SGD([w], lr=0.1).step()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_large_parameter_blocked_update(monkeypatch, dtype, momentum):
+    """A parameter larger than the update's block (2.5 blocks) gets the values of the one-pass
+    update bit for bit, and torch's (which fuses a multiply-add) to rounding."""
+    from ember.optim import optimizer
+
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((200, 205)).astype(dtype)
+    grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(3)]
+
+    def train(t):
+        w = t.nn.Parameter(t.tensor(w0.copy()))
+        opt = t.optim.SGD([w], lr=0.1, momentum=momentum)
+        for g in grads:
+            w.grad = t.tensor(g)
+            opt.step()
+        return w.detach().numpy()
+
+    blocked, reference = train(ember), train(torch)
+    monkeypatch.setattr(optimizer, "_BLOCK", w0.size)
+    np.testing.assert_array_equal(blocked, train(ember))
+    tol = 1e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(blocked, reference, rtol=tol, atol=tol)

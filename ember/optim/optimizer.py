@@ -204,3 +204,25 @@ def _step(state: dict) -> float:
         t = state["step"] = Tensor._make(np.zeros((), dtype=np.float32))
     t._data += 1
     return float(t._data)
+
+
+_BLOCK = 1 << 14  # elements per block of a scaled update: its temporary stays small, in cache
+
+
+def _sub_scaled_(dst: np.ndarray, src: np.ndarray, alpha: float) -> None:
+    """``dst -= alpha * src`` in place without a full-size temporary.
+
+    PyTorch's ``param.add_(buf, alpha=-lr)`` is one fused pass; NumPy would first materialise
+    ``alpha * src`` (as large as the parameter, a step's peak memory), so large contiguous
+    arrays go by blocks.  Same arithmetic, bit for bit.
+    """
+    if (dst.size <= _BLOCK or dst.shape != src.shape or not dst.flags.c_contiguous
+            or not src.flags.c_contiguous):
+        dst -= alpha * src
+        return
+    d, s = dst.reshape(-1), src.reshape(-1)
+    tmp = get_xp(dst).empty(_BLOCK, dtype=(alpha * s[:1]).dtype)
+    for i in range(0, d.size, _BLOCK):
+        t = tmp[: min(_BLOCK, d.size - i)]
+        get_xp(dst).multiply(s[i:i + _BLOCK], alpha, out=t)
+        d[i:i + _BLOCK] -= t

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ember._device import get_xp
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer, required
+from ember.optim.optimizer import Optimizer, _sub_scaled_, required
 
 
 class SGD(Optimizer):
@@ -43,4 +43,4 @@ class SGD(Optimizer):
                     else:
                         b += (1 - dampening) * d
                 d = d + momentum * buf._data if nesterov else buf._data
-            p._data -= lr * d
+            _sub_scaled_(p._data, d, lr)
