@@ -164,6 +164,7 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
         cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, ck, -1)
         # the block's (O, rows, ..., N) result is moved into (N, O, rows, ...) while in cache
         y[:, :, rows] = xp.moveaxis(xp.matmul(wm, cols).reshape((co, -1) + o[1:] + (n,)), -1, 0)
+        del cols  # before the next block's copy: two never coexist
     return _add_bias(y, b)
 
 
@@ -251,6 +252,7 @@ def _conv_weight(xp, x, g, wshape, cfg):
         # (C/g * K, L) @ (L, O/g): BLAS is fastest with the long axis inside the product
         part = xp.matmul(cols, gm.transpose(0, 2, 1))
         gw = part if gw is None else xp.add(gw, part, out=gw)
+        del cols
     return xp.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(wshape)
 
 
