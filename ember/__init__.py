@@ -32,6 +32,7 @@ from ember._dtype import (
     set_default_dtype,
     uint8,
 )
+from ember._parallel import get_num_threads, set_num_threads
 from ember._tensor import Size, Tensor
 from ember._tensor_str import set_printoptions
 from ember.autograd.grad_mode import (

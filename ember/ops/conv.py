@@ -4,8 +4,9 @@ A convolution is im2col + GEMM in a batch-last layout: the input is copied once,
 as (C, *padded, N); its sliding windows are a strided view (C, *k, *out, N) whose rows of
 output positions times batch are contiguous, so copying a block of them into a
 (groups, C/g * K, L) patch matrix runs at memory speed; each block (about ``_CHUNK_BYTES``, a
-range of output rows) is multiplied by the (groups, O/g, C/g * K) weight, so the whole patch
-matrix is never held.  Its two adjoints are ops of their own, so that double backward
+range of output rows or part of a row) is multiplied by the (groups, O/g, C/g * K) weight, so
+the whole patch matrix is never held.  The blocks run on all cores (``ember._parallel``): each
+thread copies, multiplies (BLAS single-threaded) and moves its own blocks.  Its two adjoints are ops of their own, so that double backward
 (gradient penalties) goes through convolutions again:
 
 * ``ConvInput``: the adjoint in the input (W^T g per block of rows, then col2im: one strided
@@ -23,6 +24,7 @@ from itertools import product
 import numpy as np
 
 from ember._device import get_xp
+from ember._parallel import parallel_for, workers
 from ember._tensor import Tensor
 from ember.ops.base import Op
 from ember.ops.pointwise import _need_tensor
@@ -104,15 +106,19 @@ def _batch_last(xp, x, pad):
         inner[...] = x.transpose(perm)
         return out
     step = max(1, _CHUNK_BYTES // max(plane * n * x.itemsize, 1))
-    for c0 in range(0, c, step):
-        block = x[:, c0:c0 + step]
-        m = block[0].size
-        runs = xp.ascontiguousarray(block.reshape(n, m // tile, tile).transpose(1, 0, 2))
-        if padded:
-            inner[c0:c0 + step] = xp.ascontiguousarray(runs.transpose(0, 2, 1)).reshape(
-                (-1,) + spatial + (n,))
-        else:
-            xp.copyto(out[c0:c0 + step].reshape(m // tile, tile, n), runs.transpose(0, 2, 1))
+
+    def blocks(starts):
+        for c0 in starts:
+            block = x[:, c0:c0 + step]
+            m = block[0].size
+            runs = xp.ascontiguousarray(block.reshape(n, m // tile, tile).transpose(1, 0, 2))
+            if padded:
+                inner[c0:c0 + step] = xp.ascontiguousarray(runs.transpose(0, 2, 1)).reshape(
+                    (-1,) + spatial + (n,))
+            else:
+                xp.copyto(out[c0:c0 + step].reshape(m // tile, tile, n), runs.transpose(0, 2, 1))
+
+    parallel_for(blocks, range(0, c, step), xp is np)
     return out
 
 
@@ -142,11 +148,22 @@ def _out_size(spatial, k, cfg):
                  for n, kk, s, (lo, hi), d in zip(spatial, k, stride, pad, dil))
 
 
-def _conv_plan(x_shape, k, o, itemsize, scale: int = 1):
-    """The per-chunk row slices and the index prefix that selects all channels and taps."""
+def _row_bytes(x_shape, k, o, itemsize) -> int:
+    """Bytes of the patch columns of one row of the first output dim."""
     n, c = x_shape[:2]
-    per_row = c * math.prod(k) * math.prod(o[1:]) * n * itemsize
-    return _row_chunks(o, per_row, scale), (slice(None),) * (1 + len(k))
+    return c * math.prod(k) * math.prod(o[1:]) * n * itemsize
+
+
+def _conv_blocks(x_shape, k, o, itemsize, split: bool) -> list:
+    """Index tuples into the output dims, each block's patch columns about ``_CHUNK_BYTES``:
+    whole rows of the first output dim or, with ``split`` (blocks in parallel, whose patches
+    coexist) and a row larger than that, parts of a row."""
+    per_row = _row_bytes(x_shape, k, o, itemsize)
+    if not split or per_row <= _CHUNK_BYTES or len(o) < 2 or 0 in o:
+        return [(rows,) for rows in _row_chunks(o, per_row)]
+    step = -(-o[1] // min(o[1], -(-per_row // _CHUNK_BYTES)))
+    return [(slice(r, r + 1), slice(j, min(o[1], j + step)))
+            for r in range(o[0]) for j in range(0, o[1], step)]
 
 
 def _conv_forward(xp, x, w, b, cfg, out=None):
@@ -159,12 +176,19 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
     wm = w.reshape(groups, co // groups, -1)
     y = xp.empty((n, co) + o, xp.result_type(x, w))
     ck = x.shape[1] // groups * math.prod(k)
-    chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
-    for rows in chunks:
-        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, ck, -1)
-        # the block's (O, rows, ..., N) result is moved into (N, O, rows, ...) while in cache
-        y[:, :, rows] = xp.moveaxis(xp.matmul(wm, cols).reshape((co, -1) + o[1:] + (n,)), -1, 0)
-        del cols  # before the next block's copy: two never coexist
+    taps = (slice(None),) * (1 + len(k))
+    par = xp is np and workers() > 1
+
+    def blocks(share):
+        for sl in share:
+            patches = v[taps + sl]
+            cols = xp.ascontiguousarray(patches).reshape(groups, ck, -1)
+            part = xp.matmul(wm, cols).reshape((co,) + patches.shape[1 + len(k):])
+            del cols  # before the next block's copy: two never coexist
+            # the block's (O, ..., N) result is moved into (N, O, ...) while in cache
+            y[(slice(None), slice(None)) + sl] = xp.moveaxis(part, -1, 0)
+
+    parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par), par)
     return _add_bias(y, b)
 
 
@@ -211,7 +235,7 @@ def _conv_input(xp, g, w, b, spatial, cfg):
         chunks = [slice(0, o[0])]
         wt = w.reshape(groups, co // groups, c // groups, -1)
     else:
-        chunks, _ = _conv_plan((n, c), k, o, g.itemsize, _COL2IM_CHUNKS)
+        chunks = _row_chunks(o, _row_bytes((n, c), k, o, g.itemsize), _COL2IM_CHUNKS)
         wm = w.reshape(groups, co // groups, -1).transpose(0, 2, 1)
     for rows in chunks:
         gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
@@ -244,15 +268,24 @@ def _conv_weight(xp, x, g, wshape, cfg):
     co = wshape[0]
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
     gt = _batch_last(xp, g, ((0, 0),) * len(o))
-    gw = None
-    chunks, taps = _conv_plan(x.shape, k, o, x.itemsize)
-    for rows in chunks:
-        gm = gt[:, rows].reshape(groups, co // groups, -1)
-        cols = xp.ascontiguousarray(v[taps + (rows,)]).reshape(groups, -1, gm.shape[-1])
-        # (C/g * K, L) @ (L, O/g): BLAS is fastest with the long axis inside the product
-        part = xp.matmul(cols, gm.transpose(0, 2, 1))
-        gw = part if gw is None else xp.add(gw, part, out=gw)
-        del cols
+    taps = (slice(None),) * (1 + len(k))
+    par = xp is np and workers() > 1
+
+    def blocks(share):
+        gw = None
+        for sl in share:
+            gm = gt[(slice(None),) + sl].reshape(groups, co // groups, -1)
+            cols = xp.ascontiguousarray(v[taps + sl]).reshape(groups, -1, gm.shape[-1])
+            # (C/g * K, L) @ (L, O/g): BLAS is fastest with the long axis inside the product
+            part = xp.matmul(cols, gm.transpose(0, 2, 1))
+            gw = part if gw is None else xp.add(gw, part, out=gw)
+            del cols
+        return gw
+
+    parts = parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par), par)
+    gw = parts[0]
+    for part in parts[1:]:
+        gw += part
     return xp.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(wshape)
 
 
