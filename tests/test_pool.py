@@ -46,6 +46,27 @@ def test_max_pool_ties_route_to_first(case):
     check(fn, _ties(*shape))
 
 
+@pytest.mark.parametrize("case", range(len(MAX_POOL)))
+@pytest.mark.parametrize("data", ["float32", "ties", "nan", "int"])
+def test_max_pool_without_grad(case, data):
+    """No gradient to record (inference): the values-only path, equal to torch's bit for bit."""
+    fn, shape = MAX_POOL[case]
+    x = {"float32": lambda: rand(*shape, dtype=np.float32), "ties": lambda: _ties(*shape),
+         "int": lambda: (np.arange(np.prod(shape)).reshape(shape) * 7919 % 23).astype(np.int64),
+         "nan": lambda: np.where(rand(*shape) > 0.8, np.nan, rand(*shape))}[data]()
+    with torch.no_grad():
+        want = fn(torch, torch.from_numpy(x))
+    with ember.no_grad():
+        got = fn(ember, ember.from_numpy(x))
+    for g, w in zip(got if isinstance(got, tuple) else (got,),
+                    want if isinstance(want, tuple) else (want,)):
+        assert g.dtype == ember.from_numpy(w.numpy()).dtype and g.shape == tuple(w.shape)
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    got = fn(ember, ember.from_numpy(x))  # grad mode on, input without requires_grad
+    np.testing.assert_array_equal((got[0] if isinstance(got, tuple) else got).numpy(),
+                                  (want[0] if isinstance(want, tuple) else want).numpy())
+
+
 def test_max_pool_integer_and_empty_batch():
     check(lambda t, x: t.nn.functional.max_pool2d(x, 2, 1, 1, return_indices=True),
           np.arange(32).reshape(1, 2, 4, 4) % 7)

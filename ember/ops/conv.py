@@ -185,11 +185,13 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
             cols = xp.ascontiguousarray(patches).reshape(groups, ck, -1)
             part = xp.matmul(wm, cols).reshape((co,) + patches.shape[1 + len(k):])
             del cols  # before the next block's copy: two never coexist
+            if b is not None:
+                part += b.reshape((co,) + (1,) * (part.ndim - 1))
             # the block's (O, ..., N) result is moved into (N, O, ...) while in cache
             y[(slice(None), slice(None)) + sl] = xp.moveaxis(part, -1, 0)
 
     parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par), par)
-    return _add_bias(y, b)
+    return y
 
 
 def _col2im(xp, cols, n, c, k, out, spatial, cfg):

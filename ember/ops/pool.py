@@ -8,7 +8,8 @@ plane, as PyTorch returns them; the backward is one scatter-add (``bincount``) o
 at those positions (``MaxPoolGrad``, whose own backward is a gather: double backward works).
 Windows that tile the input (stride == kernel, the usual 2x2) take a faster path: one reshape,
 a ``maximum`` over the window's strided views and an arithmetic first-argmax; disjoint windows
-scatter the gradient by a plain store.
+scatter the gradient by a plain store.  Without indices to return or a gradient to record
+(inference), only the ``maximum`` runs.
 
 Average pooling sums strided slices of the zero-padded input, one per kernel position, and
 divides by a per-output divisor (a product of per-dim window sizes).  Its backward
@@ -30,6 +31,7 @@ import numpy as np
 
 from ember._device import get_xp
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import is_grad_enabled
 from ember.ops.base import Op
 from ember.ops.pointwise import _need_tensor
 
@@ -113,6 +115,19 @@ def _tiled_max(xp, x, k, out):
     idx = offsets.take(local)
     idx += _flat_index(starts, spatial)
     return m, idx
+
+
+def _max_pool_values(xp, x, cfg):
+    """The window maxima alone, for inference (no indices to find): a ``maximum`` over one
+    strided slice of the padded input per kernel position; it propagates NaN, as PyTorch."""
+    k, stride, pad, dil, out = cfg
+    xpad = _padded(xp, x, _pad_hi(x.shape[2:], k, stride, pad, dil, out), _lowest(x.dtype))
+    m = None
+    for pos in product(*(range(kk) for kk in k)):
+        v = xpad[(Ellipsis,) + tuple(slice(i * d, i * d + (o - 1) * s + 1, s)
+                                     for i, d, o, s in zip(pos, dil, out, stride))]
+        m = v.copy() if m is None else xp.maximum(m, v, out=m)
+    return m
 
 
 def _max_pool_array(xp, x, cfg):
@@ -509,7 +524,10 @@ def _max_poolnd(nd, input, kernel_size, stride, padding, dilation, ceil_mode, re
     unbatched = input.dim() == nd + 1
     x, k, stride, pad, dil, out = _pool_cfg(op, nd, input, kernel_size, stride, padding,
                                             dilation, ceil_mode)
-    y, idx = MaxPool.apply(x, (k, stride, pad, dil, out))
+    cfg = (k, stride, pad, dil, out)
+    if not return_indices and not (x.requires_grad and is_grad_enabled()):
+        return _unbatch(Tensor._make(_max_pool_values(get_xp(x._data), x._data, cfg)), unbatched)
+    y, idx = MaxPool.apply(x, cfg)
     y, idx = _unbatch(y, unbatched), _unbatch(idx, unbatched)
     return (y, idx) if return_indices else y
 
