@@ -15,7 +15,6 @@ import numpy as np
 
 from ember import random as R
 from ember._device import get_xp
-from ember._parallel import parallel_for
 from ember._tensor import Tensor, _wrap_dim
 from ember.autograd import grad_mode
 from ember.ops import dropout as D
@@ -217,8 +216,9 @@ def _blockwise(fn, *arrays):
     A long chain of NumPy passes over a big array is bound by memory traffic and by malloc
     returning each fresh multi-megabyte temporary to the OS (so every pass page-faults);
     on blocks of 64K elements the temporaries stay in cache and on the heap (~3x faster),
-    and add only ~0.5 MB per thread to the peak memory, whatever the size.  The blocks are
-    shared among the threads of ``ember._parallel``.
+    and add only ~0.5 MB to the peak memory, whatever the size.  (Sharing the blocks among
+    threads was slower inside a training step: a block is too short for two cores to repay
+    moving its data between them.)
     """
     x = arrays[0]
     out = np.empty(x.shape, np.float32)
@@ -227,12 +227,8 @@ def _blockwise(fn, *arrays):
         return out
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
     dest = out.reshape(-1)
-
-    def blocks(starts):
-        for i in starts:
-            fn(dest[i:i + _BLOCK], *(a[i:i + _BLOCK] for a in flat))
-
-    parallel_for(blocks, range(0, x.size, _BLOCK))
+    for i in range(0, x.size, _BLOCK):
+        fn(dest[i:i + _BLOCK], *(a[i:i + _BLOCK] for a in flat))
     return out
 
 
