@@ -32,6 +32,32 @@ CONV2D = [
 ]
 
 
+# shapes that take the unrolled-rows path (ember.ops.conv._by_rows): small channel counts
+# with a tall kernel against many output rows, strides/dilation off the first dim, 3-D
+BY_ROWS = [
+    ((40, 3, 30, 17), (16, 3, 7, 3), {"padding": (3, 1), "stride": (1, 2), "dilation": (1, 2)}),
+    ((24, 2, 40, 12), (16, 2, 7, 3), {"padding": (3, 1), "stride": (2, 1)}),
+    ((10, 2, 24, 6, 5), (16, 2, 7, 3, 3), {"padding": (3, 1, 1)}),
+    ((30, 2, 24, 6, 5), (16, 2, 7, 3, 2), {"padding": (3, 1, 0), "stride": (1, 2, 1),
+                                            "dilation": (1, 1, 2)}),
+]
+
+
+@pytest.mark.parametrize(("xs", "ws", "kw"), BY_ROWS)
+def test_conv_unrolled_rows(xs, ws, kw):
+    from ember.ops import conv
+
+    nd = len(ws) - 2
+    tup = lambda v: v if isinstance(v, tuple) else (v,) * nd
+    cfg = (tup(kw.get("stride", 1)), tuple((p, p) for p in tup(kw.get("padding", 0))),
+           tup(kw.get("dilation", 1)), 1)
+    out = conv._out_size(xs[2:], ws[2:], cfg)
+    assert conv._by_rows(xs, ws[0], ws[2:], out, cfg)  # the case still covers that path
+    fn = {2: "conv2d", 3: "conv3d"}[nd]
+    check(lambda t, x, w, b: getattr(t.nn.functional, fn)(x, w, b, **kw), rand(*xs),
+          rand(*ws, seed=1), rand(ws[0], seed=3))
+
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize(("xs", "ws", "kw"), CONV2D)
 def test_conv2d(xs, ws, kw, bias):

@@ -105,7 +105,8 @@ def _batch_last(xp, x, pad):
     if not tile:
         inner[...] = x.transpose(perm)
         return out
-    step = max(1, _CHUNK_BYTES // max(plane * n * x.itemsize, 1))
+    # blocks run on all threads at once: together their temporaries take one _CHUNK_BYTES
+    step = max(1, _CHUNK_BYTES // workers() // max(plane * n * x.itemsize, 1))
 
     def blocks(starts):
         for c0 in starts:
@@ -154,16 +155,54 @@ def _row_bytes(x_shape, k, o, itemsize) -> int:
     return c * math.prod(k) * math.prod(o[1:]) * n * itemsize
 
 
-def _conv_blocks(x_shape, k, o, itemsize, split: bool) -> list:
-    """Index tuples into the output dims, each block's patch columns about ``_CHUNK_BYTES``:
+def _conv_blocks(x_shape, k, o, itemsize, split: bool, budget: int | None = None) -> list:
+    """Index tuples into the output dims, each block's patch columns about ``budget`` bytes:
     whole rows of the first output dim or, with ``split`` (blocks in parallel, whose patches
     coexist) and a row larger than that, parts of a row."""
     per_row = _row_bytes(x_shape, k, o, itemsize)
-    if not split or per_row <= _CHUNK_BYTES or len(o) < 2 or 0 in o:
+    budget = budget or _CHUNK_BYTES
+    if not split or per_row <= budget or len(o) < 2 or 0 in o:
         return [(rows,) for rows in _row_chunks(o, per_row)]
-    step = -(-o[1] // min(o[1], -(-per_row // _CHUNK_BYTES)))
+    step = -(-o[1] // min(o[1], -(-per_row // budget)))
     return [(slice(r, r + 1), slice(j, min(o[1], j + step)))
             for r in range(o[0]) for j in range(0, o[1], step)]
+
+
+def _by_rows(x_shape, co, k, o, cfg) -> bool:
+    """Whether the convolution runs on ``_unrolled`` rows: no groups, the first dim not
+    dilated, the unrolled input at most a third of the im2col patches (a kernel as tall as a
+    good part of the output leaves nothing to gain), rows of at least 256 columns and at least
+    16 output channels (fewer make each row's product bound by reading its patches from
+    memory, where im2col's block copies are read from cache)."""
+    _, pad, dil, groups = cfg
+    padded = x_shape[2] + pad[0][0] + pad[0][1]
+    return (groups == 1 and len(k) >= 2 and dil[0] == 1 and 0 not in o and co >= 16
+            and 3 * padded <= k[0] * o[0] and math.prod(o[1:]) * x_shape[0] >= 256)
+
+
+def _unrolled(xp, x, k, cfg, o, par: bool):
+    """(P1, C, *k[1:], *o[1:], N): the padded input with every spatial dim but the first
+    unrolled into its kernel taps.  Output row r of the first dim reads the contiguous block
+    ``[r * stride : r * stride + k1]`` of it, reshaped, as its (k1 * C * k2..., o2... * N)
+    patch matrix: one copy of k2*... times the input instead of im2col's k1*k2*... times."""
+    stride, pad, dil, _ = cfg
+    nd = len(k)
+    xt = _batch_last(xp, x, pad)
+    win = tuple((kk - 1) * d + 1 for kk, d in zip(k[1:], dil[1:]))
+    v = xp.lib.stride_tricks.sliding_window_view(xt, win, axis=tuple(range(2, 1 + nd)))
+    v = v[(slice(None), slice(None))
+          + tuple(slice(0, (m - 1) * s + 1, s) for m, s in zip(o[1:], stride[1:]))
+          + (slice(None),) + tuple(slice(None, None, d) for d in dil[1:])]
+    # (C, P1, *o[1:], N, *k[1:]) -> (P1, C, *k[1:], *o[1:], N)
+    v = v.transpose((1, 0) + tuple(range(nd + 2, 2 * nd + 1)) + tuple(range(2, nd + 2)))
+    u = xp.empty(v.shape, x.dtype)
+
+    def copy(share):
+        for rows in share:
+            u[rows] = v[rows]
+
+    parallel_for(copy, _row_chunks(v.shape, v[0].nbytes), par)
+    return u
 
 
 def _conv_forward(xp, x, w, b, cfg, out=None):
@@ -172,12 +211,26 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
     n = x.shape[0]
     co = w.shape[0]
     o = tuple(out) if out is not None else _out_size(x.shape[2:], k, cfg)
+    par = xp is np and workers() > 1
+    if _by_rows(x.shape, co, k, o, cfg):
+        u = _unrolled(xp, x, k, cfg, o, par)
+        wm = xp.ascontiguousarray(xp.swapaxes(w, 1, 2)).reshape(co, -1)  # (O, k1, C, k2...)
+        y = xp.empty((n, co) + o, xp.result_type(x, w))
+
+        def rows(share):
+            for r in share:
+                part = xp.matmul(wm, u[r * stride[0]:r * stride[0] + k[0]].reshape(wm.shape[1], -1))
+                if b is not None:
+                    part += b.reshape(co, 1)
+                y[:, :, r] = xp.moveaxis(part.reshape((co,) + o[1:] + (n,)), -1, 0)
+
+        parallel_for(rows, range(o[0]), par)
+        return y
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
     wm = w.reshape(groups, co // groups, -1)
     y = xp.empty((n, co) + o, xp.result_type(x, w))
     ck = x.shape[1] // groups * math.prod(k)
     taps = (slice(None),) * (1 + len(k))
-    par = xp is np and workers() > 1
 
     def blocks(share):
         for sl in share:
@@ -268,10 +321,27 @@ def _conv_weight(xp, x, g, wshape, cfg):
     k = wshape[2:]
     o = g.shape[2:]
     co = wshape[0]
+    par = xp is np and workers() > 1
+    # the input's copy first: the gradient's, smaller, then never coexists with its temporaries
+    if _by_rows(x.shape, co, k, o, cfg):
+        u = _unrolled(xp, x, k, cfg, o, par)
+        gt = _batch_last(xp, g, ((0, 0),) * len(o))
+
+        def rows(share):
+            gw = None
+            for r in share:
+                cols = u[r * stride[0]:r * stride[0] + k[0]].reshape(-1, gt[0, 0].size)
+                part = xp.matmul(cols, gt[:, r].reshape(co, -1).T)  # (k1 * C * k2..., O)
+                gw = part if gw is None else xp.add(gw, part, out=gw)
+            return gw
+
+        gw = sum(parallel_for(rows, range(o[0]), par))
+        # (k1, C, k2..., O) -> (O, C, k1, k2...)
+        gw = gw.reshape((k[0], x.shape[1]) + tuple(k[1:]) + (co,))
+        return xp.ascontiguousarray(xp.moveaxis(gw, -1, 0).swapaxes(1, 2))
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
     gt = _batch_last(xp, g, ((0, 0),) * len(o))
     taps = (slice(None),) * (1 + len(k))
-    par = xp is np and workers() > 1
 
     def blocks(share):
         gw = None
@@ -284,7 +354,10 @@ def _conv_weight(xp, x, g, wshape, cfg):
             del cols
         return gw
 
-    parts = parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par), par)
+    # the blocks of all threads together take one _CHUNK_BYTES: a backward convolution's peak
+    # memory is here, with both the input's and the gradient's copies alive
+    parts = parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par,
+                                              _CHUNK_BYTES // workers()), par)
     gw = parts[0]
     for part in parts[1:]:
         gw += part
