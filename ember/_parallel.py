@@ -32,7 +32,7 @@ def _openblas():
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
     except OSError:
         return None
-    for path in sorted(paths):
+    for path in sorted(paths, key=lambda p: ("numpy" not in p, p)):  # NumPy's own first
         try:
             lib = ctypes.CDLL(path)
         except OSError:
