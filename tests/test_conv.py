@@ -327,6 +327,7 @@ def test_conv_transpose_output_size():
 
 def test_default_init_statistics():
     """kaiming_uniform_(a=sqrt(5)) gives U(+-1/sqrt(fan_in)) for weight and bias alike."""
+    ember.manual_seed(0)  # unseeded, 16 biases all fell inside 0.8 of the bound 2.8% of runs
     m = ember.nn.Conv2d(8, 16, 3)
     bound = 1 / np.sqrt(8 * 9)
     for p in (m.weight, m.bias):

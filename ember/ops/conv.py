@@ -6,8 +6,12 @@ output positions times batch are contiguous, so copying a block of them into a
 (groups, C/g * K, L) patch matrix runs at memory speed; each block (about ``_CHUNK_BYTES``, a
 range of output rows or part of a row) is multiplied by the (groups, O/g, C/g * K) weight, so
 the whole patch matrix is never held.  The blocks run on all cores (``ember._parallel``): each
-thread copies, multiplies (BLAS single-threaded) and moves its own blocks.  Its two adjoints are ops of their own, so that double backward
-(gradient penalties) goes through convolutions again:
+thread copies, multiplies (BLAS single-threaded) and moves its own blocks.  Convolutions with
+few channels and a tall kernel instead copy the input once with every dim but the first
+unrolled (``_unrolled``): each output row's patch matrix is then a contiguous block of it.
+
+Its two adjoints are ops of their own, so that double backward (gradient penalties) goes
+through convolutions again:
 
 * ``ConvInput``: the adjoint in the input (W^T g per block of rows, then col2im: one strided
   add per kernel position); it is also the transposed convolution.
@@ -356,11 +360,8 @@ def _conv_weight(xp, x, g, wshape, cfg):
 
     # the blocks of all threads together take one _CHUNK_BYTES: a backward convolution's peak
     # memory is here, with both the input's and the gradient's copies alive
-    parts = parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par,
-                                              _CHUNK_BYTES // workers()), par)
-    gw = parts[0]
-    for part in parts[1:]:
-        gw += part
+    gw = sum(parallel_for(blocks, _conv_blocks(x.shape, k, o, x.itemsize, par,
+                                               _CHUNK_BYTES // workers()), par))
     return xp.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(wshape)
 
 
