@@ -30,6 +30,7 @@ import numpy as np
 from ember._device import get_xp
 from ember._parallel import parallel_for, workers
 from ember._tensor import Tensor
+from ember.ops import winograd
 from ember.ops.base import Op
 from ember.ops.pointwise import _need_tensor
 
@@ -215,6 +216,8 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
     n = x.shape[0]
     co = w.shape[0]
     o = tuple(out) if out is not None else _out_size(x.shape[2:], k, cfg)
+    if winograd.applies(x, w, w.shape, cfg):
+        return winograd.forward(x, w, b, pad, o)
     par = xp is np and workers() > 1
     if _by_rows(x.shape, co, k, o, cfg):
         u = _unrolled(xp, x, k, cfg, o, par)
@@ -325,6 +328,8 @@ def _conv_weight(xp, x, g, wshape, cfg):
     k = wshape[2:]
     o = g.shape[2:]
     co = wshape[0]
+    if winograd.applies(x, g, wshape, cfg):
+        return winograd.weight(x, g, pad)
     par = xp is np and workers() > 1
     # the input's copy first: the gradient's, smaller, then never coexists with its temporaries
     if _by_rows(x.shape, co, k, o, cfg):

@@ -1,0 +1,191 @@
+/* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
+ * transforms of ember/ops/winograd.py.  Plain C on float32 arrays, called through ctypes
+ * (which releases the GIL, so ember's block threads run them side by side); the products
+ * between the transforms stay BLAS's, through NumPy.  The module is optional: without it
+ * (no compiler when pip built ember) convolutions take the im2col path.
+ *
+ * The output is cut into 2x2 tiles, Th x Tw of them per image; tile t = (n * Th + th) * Tw + tw
+ * reads the 4x4 input tile at row 2 th - top, column 2 tw - left (zero outside the input).
+ * A call handles the tiles t0 .. t0 + cnt - 1, walking them in runs along one tile row, and a
+ * transformed array is (16, rows, cnt) with ``plane`` floats between its planes, plane
+ * 4 i + j holding entry (i, j) of every tile.  The inner loops run along a tile row, reading
+ * rows dealt into even and odd columns, so that every load and store is contiguous.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+
+/* even[k] = row[c0 + 2k], odd[k] = row[c0 + 2k + 1] for k < m, zero outside 0 .. W - 1 or
+ * where row is NULL (a row outside the input). */
+static void deal(const float *row, long W, long c0, long m, float *even, float *odd)
+{
+    long k = 0;
+    if (row) {
+        for (; k < m && c0 + 2 * k < 0; k++) {
+            even[k] = 0.0f;
+            odd[k] = c0 + 2 * k + 1 == 0 && W > 0 ? row[0] : 0.0f;
+        }
+        const float *src = row + c0;
+        for (; k < m && c0 + 2 * k + 1 < W; k++) {
+            even[k] = src[2 * k];
+            odd[k] = src[2 * k + 1];
+        }
+        if (k < m && c0 + 2 * k < W) {
+            even[k] = src[2 * k];
+            odd[k++] = 0.0f;
+        }
+    }
+    for (; k < m; k++)
+        even[k] = odd[k] = 0.0f;
+}
+
+/* The next run of tiles from t along one tile row: its image, tile row and columns. */
+static long run(long t, long end, long Th, long Tw, long *n, long *th, long *tw0)
+{
+    const long p = t % (Th * Tw);
+    *n = t / (Th * Tw);
+    *th = p / Tw;
+    *tw0 = p % Tw;
+    const long left = end - t;
+    return *tw0 + left < Tw ? *tw0 + left : Tw;
+}
+
+/* V = B^T d B for each 4x4 input tile d of x (N, C, H, W). */
+int wino_input(const float *restrict x, float *restrict V, long plane, long N, long C, long H,
+               long W, long top, long left, long Th, long Tw, long t0, long cnt)
+{
+    const long m = Tw + 1;
+    float *scratch = malloc(8 * m * sizeof(float));
+    if (!scratch)
+        return -1;
+    float *e[4], *o[4];
+    for (int i = 0; i < 4; i++) {
+        e[i] = scratch + 2 * i * m;
+        o[i] = e[i] + m;
+    }
+    for (long t = t0, n, th, tw0, tw1; t < t0 + cnt; t += tw1 - tw0) {
+        tw1 = run(t, t0 + cnt, Th, Tw, &n, &th, &tw0);
+        for (long c = 0; c < C; c++) {
+            const float *img = x + (n * C + c) * H * W;
+            for (int i = 0; i < 4; i++) {
+                const long r = 2 * th - top + i;
+                deal(r >= 0 && r < H ? img + r * W : NULL, W, -left, m, e[i], o[i]);
+            }
+            float *restrict v = V + c * cnt + (t - t0) - tw0;
+            const float *restrict e0 = e[0], *restrict e1 = e[1], *restrict e2 = e[2],
+                        *restrict e3 = e[3], *restrict o0 = o[0], *restrict o1 = o[1],
+                        *restrict o2 = o[2], *restrict o3 = o[3];
+            /* column j of the tile at tw: e[tw], o[tw], e[tw + 1], o[tw + 1] */
+#define ROWS(a0, a1, a2, a3, r0, r1, r2, r3) \
+    const float r0 = a0 - a2, r1 = a1 + a2, r2 = a2 - a1, r3 = a1 - a3;
+#define STORE(i, c0, c1, c2, c3)                     \
+    v[(4 * i + 0) * plane + k] = c0 - c2;            \
+    v[(4 * i + 1) * plane + k] = c1 + c2;            \
+    v[(4 * i + 2) * plane + k] = c2 - c1;            \
+    v[(4 * i + 3) * plane + k] = c1 - c3;
+#pragma GCC ivdep /* the 16 planes never overlap */
+            for (long k = tw0; k < tw1; k++) {
+                ROWS(e0[k], e1[k], e2[k], e3[k], a0, a1, a2, a3)
+                ROWS(o0[k], o1[k], o2[k], o3[k], b0, b1, b2, b3)
+                ROWS(e0[k + 1], e1[k + 1], e2[k + 1], e3[k + 1], c0, c1, c2, c3)
+                ROWS(o0[k + 1], o1[k + 1], o2[k + 1], o3[k + 1], d0, d1, d2, d3)
+                STORE(0, a0, b0, c0, d0)
+                STORE(1, a1, b1, c1, d1)
+                STORE(2, a2, b2, c2, d2)
+                STORE(3, a3, b3, c3, d3)
+            }
+#undef ROWS
+#undef STORE
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* y = A^T m A (+ bias) for each 4x4 tile m of M (16, O, cnt), into y (N, O, Ho, Wo); the
+ * halves of tiles past an odd Ho or Wo are dropped.  bias may be NULL. */
+int wino_output(const float *restrict M, long plane, float *restrict y,
+                const float *restrict bias, long O, long Ho, long Wo, long Th, long Tw, long t0,
+                long cnt)
+{
+    float *scratch = malloc(4 * Tw * sizeof(float));
+    if (!scratch)
+        return -1;
+    float *restrict y00 = scratch, *restrict y01 = y00 + Tw, *restrict y10 = y01 + Tw,
+                    *restrict y11 = y10 + Tw;
+    for (long t = t0, n, th, tw0, tw1; t < t0 + cnt; t += tw1 - tw0) {
+        tw1 = run(t, t0 + cnt, Th, Tw, &n, &th, &tw0);
+        const long c0 = 2 * tw0, c1 = 2 * tw1 < Wo ? 2 * tw1 : Wo;
+        for (long o = 0; o < O; o++) {
+            const float b = bias ? bias[o] : 0.0f;
+            const float *restrict m = M + o * cnt + (t - t0) - tw0;
+#pragma GCC ivdep /* the 16 planes never overlap */
+            for (long k = tw0; k < tw1; k++) {
+                float s[2][4];
+                for (int j = 0; j < 4; j++) {
+                    const float m0 = m[j * plane + k], m1 = m[(4 + j) * plane + k];
+                    const float m2 = m[(8 + j) * plane + k], m3 = m[(12 + j) * plane + k];
+                    s[0][j] = m0 + m1 + m2;
+                    s[1][j] = m1 - m2 - m3;
+                }
+                y00[k] = s[0][0] + s[0][1] + s[0][2] + b;
+                y01[k] = s[0][1] - s[0][2] - s[0][3] + b;
+                y10[k] = s[1][0] + s[1][1] + s[1][2] + b;
+                y11[k] = s[1][1] - s[1][2] - s[1][3] + b;
+            }
+            float *restrict row = y + ((n * O + o) * Ho + 2 * th) * Wo;
+            for (long c = c0; c < c1; c++)
+                row[c] = c & 1 ? y01[c >> 1] : y00[c >> 1];
+            if (2 * th + 1 < Ho)
+                for (long c = c0; c < c1; c++)
+                    row[Wo + c] = c & 1 ? y11[c >> 1] : y10[c >> 1];
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* dM = A g A^T for each 2x2 tile g of the output gradient (N, O, Ho, Wo), zero past an odd
+ * Ho or Wo: the gradient of the tiles' products, (16, O, cnt), from which the weight's
+ * follows. */
+int wino_grad(const float *restrict g, float *restrict dM, long plane, long O, long Ho, long Wo,
+              long Th, long Tw, long t0, long cnt)
+{
+    float *scratch = malloc(4 * Tw * sizeof(float));
+    if (!scratch)
+        return -1;
+    float *restrict e0 = scratch, *restrict o0 = e0 + Tw, *restrict e1 = o0 + Tw,
+                    *restrict o1 = e1 + Tw;
+    for (long t = t0, n, th, tw0, tw1; t < t0 + cnt; t += tw1 - tw0) {
+        tw1 = run(t, t0 + cnt, Th, Tw, &n, &th, &tw0);
+        for (long o = 0; o < O; o++) {
+            const float *img = g + (n * O + o) * Ho * Wo;
+            deal(img + 2 * th * Wo, Wo, 0, Tw, e0, o0);
+            deal(2 * th + 1 < Ho ? img + (2 * th + 1) * Wo : NULL, Wo, 0, Tw, e1, o1);
+            float *restrict dm = dM + o * cnt + (t - t0) - tw0;
+#pragma GCC ivdep /* the 16 planes never overlap */
+            for (long k = tw0; k < tw1; k++) {
+                /* rows of A g: g0, g0 + g1, g0 - g1, -g1; then each row times A^T alike */
+                const float r[4][2] = {{e0[k], o0[k]},
+                                       {e0[k] + e1[k], o0[k] + o1[k]},
+                                       {e0[k] - e1[k], o0[k] - o1[k]},
+                                       {-e1[k], -o1[k]}};
+                for (int i = 0; i < 4; i++) {
+                    dm[(4 * i + 0) * plane + k] = r[i][0];
+                    dm[(4 * i + 1) * plane + k] = r[i][0] + r[i][1];
+                    dm[(4 * i + 2) * plane + k] = r[i][0] - r[i][1];
+                    dm[(4 * i + 3) * plane + k] = -r[i][1];
+                }
+            }
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
+ * the kernels themselves are reached through ctypes. */
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",
+                                    "ember's compiled kernels (called through ctypes)", -1, NULL};
+
+PyMODINIT_FUNC PyInit__ckernels(void) { return PyModule_Create(&module); }

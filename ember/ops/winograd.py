@@ -1,0 +1,139 @@
+"""Winograd F(2x2, 3x3): 3x3 stride-1 float32 convolutions in 2.25 times fewer multiplications.
+
+Each 2x2 tile of output is ``A^T [(G w G^T) * (B^T d B)] A`` for the 4x4 input tile ``d`` under
+it (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016), so that a
+convolution becomes 16 products (O, C) @ (C, tiles), one per position of the 4x4 transformed
+tile, instead of im2col's (O, 9C) @ (9C, outputs): 16 * 4 = 64 multiplies per output row of
+weights instead of 9 * 4 * 4 = 144.  The products are BLAS's (NumPy); the transforms run in
+``ember/_ckernels.c``, block by block of tiles on every core (``ember._parallel``), so each
+block's transformed input and products stay in cache and nothing input-sized is added.
+The weight gradient is the same algorithm run backwards: the per-position products of the
+output gradient's tiles ``A g A^T`` with the input's ``B^T d B``, mapped back by ``G^T . G``.
+The input gradient is a forward convolution (of the padded gradient with the flipped kernel).
+
+Without the compiled module, ``available()`` is false and convolutions take im2col.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from ember._parallel import parallel_for
+
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
+_BLOCK_BYTES = 512 << 10  # one block's transformed input: in L2 with its products
+_lib: list = []
+
+
+def _kernels():
+    """The ctypes handle of ember._ckernels, or None where it was not built."""
+    if not _lib:
+        try:
+            from ember import _ckernels
+
+            lib = ctypes.CDLL(_ckernels.__file__)
+        except (ImportError, OSError):
+            lib = None
+        if lib is not None:
+            p, n = ctypes.c_void_p, ctypes.c_long
+            lib.wino_input.argtypes = [p, p] + [n] * 11
+            lib.wino_output.argtypes = [p, n, p, p] + [n] * 7
+            lib.wino_grad.argtypes = [p, p] + [n] * 8
+            for f in (lib.wino_input, lib.wino_output, lib.wino_grad):
+                f.restype = ctypes.c_int
+        _lib.append(lib)
+    return _lib[0]
+
+
+def available() -> bool:
+    return _kernels() is not None
+
+
+def applies(x, other, wshape, cfg) -> bool:
+    """Whether a convolution of ``x`` with a ``wshape`` weight and ``cfg`` runs here (``other``
+    being its weight or output gradient): float32 arrays on the CPU, a 3x3 kernel, stride and
+    dilation 1, no groups, padding >= 0, and enough channels on both sides for the products
+    to outweigh the transforms."""
+    stride, pad, dil, groups = cfg
+    return (isinstance(x, np.ndarray) and x.dtype == np.float32 and other.dtype == np.float32
+            and x.ndim == 4 and tuple(wshape[2:]) == (3, 3) and stride == (1, 1)
+            and dil == (1, 1) and groups == 1 and all(lo >= 0 and hi >= 0 for lo, hi in pad)
+            and min(wshape[0], wshape[1]) >= 16 and available())
+
+
+def _blocks(rows: int, tiles: int) -> list:
+    """(first tile, count) blocks of the tiles, each transformed block (16, rows, count) about
+    ``_BLOCK_BYTES``."""
+    per = max(1, min(tiles, _BLOCK_BYTES // (16 * rows * 4)))
+    return [(t, min(per, tiles - t)) for t in range(0, tiles, per)]
+
+
+def _planes(rows: int, cols: int) -> np.ndarray:
+    """An empty (16, rows, cols) float32 array whose planes lie a cache line more than their
+    size apart: planes a power of two apart would share cache sets, which the kernels' 16
+    streams at once would thrash."""
+    plane = rows * cols + 16
+    return np.lib.stride_tricks.as_strided(
+        np.empty(16 * plane, np.float32), (16, rows, cols), (plane * 4, cols * 4, 4))
+
+
+def _call(kernel, *args) -> None:
+    if kernel(*(a.ctypes.data if isinstance(a, np.ndarray) else a for a in args)):
+        raise MemoryError("conv2d (Winograd): out of memory for a row of scratch")
+
+
+def _tiles(out) -> tuple:
+    return -(-out[0] // 2), -(-out[1] // 2)
+
+
+def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
+    """conv(x, w) + b as (N, O, *out) for x (N, C, H, W) zero-padded by ``pad``."""
+    lib = _kernels()
+    x = np.ascontiguousarray(x)
+    n, c, h, wd = x.shape
+    co = w.shape[0]
+    th, tw = _tiles(out)
+    # U = G w G^T per (o, c): (4, 4, O, C) -> (16, O, C)
+    u = np.ascontiguousarray(np.einsum("ia,ocab,jb->ijoc", _G, w, _G, optimize=True)).reshape(
+        16, co, c)
+    y = np.empty((n, co) + tuple(out), np.float32)
+    bias = None if b is None else np.ascontiguousarray(b, np.float32)
+
+    def run(share):
+        for t0, cnt in share:
+            v = _planes(c, cnt)
+            _call(lib.wino_input, x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
+                  th, tw, t0, cnt)
+            m = np.matmul(u, v, out=_planes(co, cnt))
+            del v
+            _call(lib.wino_output, m, m.strides[0] // 4, y, bias, co, out[0], out[1], th, tw,
+                  t0, cnt)
+
+    parallel_for(run, _blocks(max(c, co), n * th * tw))
+    return y
+
+
+def weight(x: np.ndarray, g: np.ndarray, pad) -> np.ndarray:
+    """The (O, C, 3, 3) weight gradient of the convolution of x (as in ``forward``) for the
+    output gradient ``g`` (N, O, Ho, Wo)."""
+    lib = _kernels()
+    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    n, c, h, wd = x.shape
+    co, ho, wo = g.shape[1:]
+    th, tw = _tiles((ho, wo))
+
+    def run(share):
+        du = None
+        for t0, cnt in share:
+            v = _planes(c, cnt)
+            _call(lib.wino_input, x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
+                  th, tw, t0, cnt)
+            dm = _planes(co, cnt)
+            _call(lib.wino_grad, g, dm, dm.strides[0] // 4, co, ho, wo, th, tw, t0, cnt)
+            part = np.matmul(dm, v.transpose(0, 2, 1))  # (16, O, C)
+            du = part if du is None else np.add(du, part, out=du)
+        return du
+
+    du = sum(parallel_for(run, _blocks(max(c, co), n * th * tw))).reshape(4, 4, co, c)
+    return np.einsum("ia,ijoc,jb->ocab", _G, du, _G, optimize=True)
