@@ -183,6 +183,50 @@ int wino_grad(const float *restrict g, float *restrict dM, long plane, long O, l
     return 0;
 }
 
+/* U = G w G^T for each 3x3 kernel of w (O, C, 3, 3), into U (16, O, C). */
+void wino_filter(const float *restrict w, float *restrict U, long O, long C)
+{
+    const long plane = O * C;
+    for (long k = 0; k < plane; k++) {
+        const float *f = w + 9 * k;
+        float r[4][3];
+        for (int j = 0; j < 3; j++) {
+            r[0][j] = f[j];
+            r[1][j] = 0.5f * (f[j] + f[3 + j] + f[6 + j]);
+            r[2][j] = 0.5f * (f[j] - f[3 + j] + f[6 + j]);
+            r[3][j] = f[6 + j];
+        }
+        for (int i = 0; i < 4; i++) {
+            U[(4 * i + 0) * plane + k] = r[i][0];
+            U[(4 * i + 1) * plane + k] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+            U[(4 * i + 2) * plane + k] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
+            U[(4 * i + 3) * plane + k] = r[i][2];
+        }
+    }
+}
+
+/* dw = G^T dU G for each 4x4 entry dU (16, O, C): the weight's gradient (O, C, 3, 3). */
+void wino_filter_grad(const float *restrict dU, float *restrict dw, long O, long C)
+{
+    const long plane = O * C;
+    for (long k = 0; k < plane; k++) {
+        float r[3][4];
+        for (int j = 0; j < 4; j++) {
+            const float u0 = dU[j * plane + k], u1 = dU[(4 + j) * plane + k];
+            const float u2 = dU[(8 + j) * plane + k], u3 = dU[(12 + j) * plane + k];
+            r[0][j] = u0 + 0.5f * (u1 + u2);
+            r[1][j] = 0.5f * (u1 - u2);
+            r[2][j] = 0.5f * (u1 + u2) + u3;
+        }
+        float *f = dw + 9 * k;
+        for (int i = 0; i < 3; i++) {
+            f[3 * i + 0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+            f[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
+            f[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+        }
+    }
+}
+
 /* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
  * the kernels themselves are reached through ctypes. */
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",

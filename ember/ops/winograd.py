@@ -21,7 +21,6 @@ import numpy as np
 
 from ember._parallel import parallel_for
 
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
 _BLOCK_BYTES = 512 << 10  # one block's transformed input: in L2 with its products
 _lib: list = []
 
@@ -40,8 +39,10 @@ def _kernels():
             lib.wino_input.argtypes = [p, p] + [n] * 11
             lib.wino_output.argtypes = [p, n, p, p] + [n] * 7
             lib.wino_grad.argtypes = [p, p] + [n] * 8
+            lib.wino_filter.argtypes = lib.wino_filter_grad.argtypes = [p, p, n, n]
             for f in (lib.wino_input, lib.wino_output, lib.wino_grad):
                 f.restype = ctypes.c_int
+            lib.wino_filter.restype = lib.wino_filter_grad.restype = None
         _lib.append(lib)
     return _lib[0]
 
@@ -79,6 +80,7 @@ def _planes(rows: int, cols: int) -> np.ndarray:
 
 
 def _call(kernel, *args) -> None:
+    """``kernel`` on the arrays' data pointers (the arrays stay referenced meanwhile)."""
     if kernel(*(a.ctypes.data if isinstance(a, np.ndarray) else a for a in args)):
         raise MemoryError("conv2d (Winograd): out of memory for a row of scratch")
 
@@ -94,9 +96,8 @@ def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
     n, c, h, wd = x.shape
     co = w.shape[0]
     th, tw = _tiles(out)
-    # U = G w G^T per (o, c): (4, 4, O, C) -> (16, O, C)
-    u = np.ascontiguousarray(np.einsum("ia,ocab,jb->ijoc", _G, w, _G, optimize=True)).reshape(
-        16, co, c)
+    u = np.empty((16, co, c), np.float32)
+    _call(lib.wino_filter, np.ascontiguousarray(w), u, co, c)
     y = np.empty((n, co) + tuple(out), np.float32)
     bias = None if b is None else np.ascontiguousarray(b, np.float32)
 
@@ -135,5 +136,7 @@ def weight(x: np.ndarray, g: np.ndarray, pad) -> np.ndarray:
             du = part if du is None else np.add(du, part, out=du)
         return du
 
-    du = sum(parallel_for(run, _blocks(max(c, co), n * th * tw))).reshape(4, 4, co, c)
-    return np.einsum("ia,ijoc,jb->ocab", _G, du, _G, optimize=True)
+    du = np.ascontiguousarray(sum(parallel_for(run, _blocks(max(c, co), n * th * tw))))
+    gw = np.empty((co, c, 3, 3), np.float32)
+    _call(lib.wino_filter_grad, du, gw, co, c)
+    return gw
