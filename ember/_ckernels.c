@@ -1,10 +1,12 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
- * transforms of ember/ops/winograd.py.  Plain C on float32 arrays, called through ctypes
+ * transforms of ember/ops/winograd.py, and the normalizations' per-channel passes
+ * (ember/ops/norm.py), fused into one or two passes over each channel.  Plain C on float32 arrays, called through ctypes
  * (which releases the GIL, so ember's block threads run them side by side); the products
  * between the transforms stay BLAS's, through NumPy.  The module is optional: without it
- * (no compiler when pip built ember) convolutions take the im2col path.
+ * (no compiler when pip built ember) convolutions take the im2col path and normalizations
+ * NumPy's.
  *
- * The output is cut into 2x2 tiles, Th x Tw of them per image; tile t = (n * Th + th) * Tw + tw
+ * Winograd: the output is cut into 2x2 tiles, Th x Tw of them per image; tile t = (n * Th + th) * Tw + tw
  * reads the 4x4 input tile at row 2 th - top, column 2 tw - left (zero outside the input).
  * A call handles the tiles t0 .. t0 + cnt - 1, walking them in runs along one tile row, and a
  * transformed array is (16, rows, cnt) with ``plane`` floats between its planes, plane
@@ -13,6 +15,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* even[k] = row[c0 + 2k], odd[k] = row[c0 + 2k + 1] for k < m, zero outside 0 .. W - 1 or
@@ -224,6 +227,156 @@ void wino_filter_grad(const float *restrict dU, float *restrict dw, long O, long
             f[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
             f[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
         }
+    }
+}
+
+/* ---- normalization: x viewed as (A, M, B), statistics per m over a and b ----------------
+ * Batch norm is (N, C, spatial); layer, group and instance norm are (1, rows, features).
+ * Each channel's rows are summed in 16 float lanes per row and the row sums in double. */
+
+#define LANE 16
+
+static double row_sum(const float *restrict r, long B)
+{
+    float acc[LANE] = {0};
+    long b = 0;
+    for (; b + LANE <= B; b += LANE)
+        for (int j = 0; j < LANE; j++)
+            acc[j] += r[b + j];
+    double s = 0.0;
+    for (; b < B; b++)
+        s += r[b];
+    for (int j = 0; j < LANE; j++)
+        s += acc[j];
+    return s;
+}
+
+static double row_dot(const float *restrict r, const float *restrict q, long B)
+{
+    float acc[LANE] = {0};
+    long b = 0;
+    for (; b + LANE <= B; b += LANE)
+        for (int j = 0; j < LANE; j++)
+            acc[j] += r[b + j] * q[b + j];
+    double s = 0.0;
+    for (; b < B; b++)
+        s += (double)r[b] * q[b];
+    for (int j = 0; j < LANE; j++)
+        s += acc[j];
+    return s;
+}
+
+static double row_sqdev(const float *restrict r, long B, float mean)
+{
+    float acc[LANE] = {0};
+    long b = 0;
+    for (; b + LANE <= B; b += LANE)
+        for (int j = 0; j < LANE; j++) {
+            const float d = r[b + j] - mean;
+            acc[j] += d * d;
+        }
+    double s = 0.0;
+    for (; b < B; b++) {
+        const double d = r[b] - mean;
+        s += d * d;
+    }
+    for (int j = 0; j < LANE; j++)
+        s += acc[j];
+    return s;
+}
+
+/* xhat = (x - mean) * rstd with the biased variance var and rstd = 1 / sqrt(var + eps), for
+ * m0 <= m < m1 (two passes over each channel: the mean, then the squared deviations). */
+void norm_forward(const float *restrict x, float *restrict xhat, float *restrict mean,
+                  float *restrict var, float *restrict rstd, long A, long M, long B, double eps,
+                  long m0, long m1)
+{
+    const double n = (double)A * B;
+    for (long m = m0; m < m1; m++) {
+        double s = 0.0;
+        for (long a = 0; a < A; a++)
+            s += row_sum(x + (a * M + m) * B, B);
+        const float mu = (float)(s / n);
+        double q = 0.0;
+        for (long a = 0; a < A; a++)
+            q += row_sqdev(x + (a * M + m) * B, B, mu);
+        const float r = (float)(1.0 / sqrt(q / n + eps));
+        mean[m] = mu;
+        var[m] = (float)(q / n);
+        rstd[m] = r;
+        for (long a = 0; a < A; a++) {
+            const float *restrict src = x + (a * M + m) * B;
+            float *restrict dst = xhat + (a * M + m) * B;
+            for (long b = 0; b < B; b++)
+                dst[b] = (src[b] - mu) * r;
+        }
+    }
+}
+
+/* gx = (g - mean(g) - xhat * mean(g * xhat)) * rstd: the input gradient of norm_forward. */
+void norm_backward(const float *restrict g, const float *restrict xhat,
+                   const float *restrict rstd, float *restrict gx, long A, long M, long B,
+                   long m0, long m1)
+{
+    const double n = (double)A * B;
+    for (long m = m0; m < m1; m++) {
+        double sg = 0.0, sgx = 0.0;
+        for (long a = 0; a < A; a++) {
+            sg += row_sum(g + (a * M + m) * B, B);
+            sgx += row_dot(g + (a * M + m) * B, xhat + (a * M + m) * B, B);
+        }
+        const float r = rstd[m], c0 = (float)(sg / n) * r, c1 = (float)(sgx / n) * r;
+        for (long a = 0; a < A; a++) {
+            const long off = (a * M + m) * B;
+            const float *restrict gr = g + off, *restrict xr = xhat + off;
+            float *restrict dst = gx + off;
+            for (long b = 0; b < B; b++)
+                dst[b] = gr[b] * r - c0 - xr[b] * c1;
+        }
+    }
+}
+
+/* y = x * w[m] + b[m] (w or b NULL: 1 or 0). */
+void affine_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
+                    float *restrict y, long A, long M, long B, long m0, long m1)
+{
+    for (long m = m0; m < m1; m++) {
+        const float s = w ? w[m] : 1.0f, t = bias ? bias[m] : 0.0f;
+        for (long a = 0; a < A; a++) {
+            const float *restrict src = x + (a * M + m) * B;
+            float *restrict dst = y + (a * M + m) * B;
+            for (long b = 0; b < B; b++)
+                dst[b] = src[b] * s + t;
+        }
+    }
+}
+
+/* gx = g * w[m], gw[m] = sum g * x, gb[m] = sum g: the gradients of affine_forward, each
+ * skipped where its pointer is NULL (gx needs w). */
+void affine_backward(const float *restrict g, const float *restrict x, const float *restrict w,
+                     float *restrict gx, float *restrict gw, float *restrict gb, long A, long M,
+                     long B, long m0, long m1)
+{
+    for (long m = m0; m < m1; m++) {
+        double sw = 0.0, sb = 0.0;
+        for (long a = 0; a < A; a++) {
+            const long off = (a * M + m) * B;
+            if (gw)
+                sw += row_dot(g + off, x + off, B);
+            if (gb)
+                sb += row_sum(g + off, B);
+            if (gx) {
+                const float s = w[m];
+                const float *restrict gr = g + off;
+                float *restrict dst = gx + off;
+                for (long b = 0; b < B; b++)
+                    dst[b] = gr[b] * s;
+            }
+        }
+        if (gw)
+            gw[m] = (float)sw;
+        if (gb)
+            gb[m] = (float)sb;
     }
 }
 

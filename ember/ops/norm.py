@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from ember import _dtype as DT
+from ember import _native
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -38,6 +39,38 @@ def _broadcast_axes(big: tuple, small: tuple) -> tuple:
                  if i < lead or (small[i - lead] == 1 and n != 1))
 
 
+def _native_layout(*arrays) -> bool:
+    """Whether the compiled kernels can take these arrays: float32 NumPy arrays in C order."""
+    return _native.kernels() is not None and all(
+        isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
+        for a in arrays)
+
+
+def _stat_layout(shape: tuple, axes: tuple):
+    """(A, M, B) viewing ``shape`` so that reducing ``axes`` is reducing A and B (batch norm's
+    (N, C, spatial), or (1, rows, features) for trailing axes), or None."""
+    nd = len(shape)
+    if nd >= 2 and axes == (0,) + tuple(range(2, nd)):
+        return shape[0], shape[1], math.prod(shape[2:])
+    if axes == tuple(range(nd - len(axes), nd)):
+        return 1, math.prod(shape[:nd - len(axes)]), math.prod(shape[nd - len(axes):])
+    return None
+
+
+def _param_layout(shape: tuple, pshape: tuple):
+    """(A, M, B) viewing ``shape`` so that a parameter of shape ``pshape`` broadcast onto it
+    varies along M only, with rows B of at least 16 (shorter ones NumPy broadcasts as fast),
+    or None."""
+    pshape = (1,) * (len(shape) - len(pshape)) + tuple(pshape)
+    varying = [i for i, n in enumerate(pshape) if n != 1]
+    if not varying or any(pshape[i] != shape[i] for i in varying):
+        return None
+    lo, hi = varying[0], varying[-1] + 1
+    if hi - lo != len(varying) or math.prod(shape[hi:]) < 16:
+        return None
+    return math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:])
+
+
 def _recording() -> bool:
     """Whether backward must build a graph (create_graph=True), so must use ember ops."""
     return grad_mode.is_grad_enabled()
@@ -55,6 +88,15 @@ class _Standardize(Op):
         xp = get_xp(x)
         n = math.prod(x.shape[a] for a in axes)
         ctx.axes, ctx.n, ctx.center = axes, n, center
+        layout = _stat_layout(x.shape, axes)
+        if center and layout and _native_layout(x):
+            kept = tuple(1 if i in axes else m for i, m in enumerate(x.shape))
+            xhat = np.empty_like(x)
+            mean, var, rstd = (np.empty(kept, np.float32) for _ in range(3))
+            _native.call("norm_forward", x, xhat, mean, var, rstd, *layout, eps, 0, layout[1])
+            ctx.save_for_backward(xhat, rstd)
+            ctx.mark_non_differentiable(mean, var)
+            return xhat, rstd, mean, var
         work = x if x.dtype.itemsize >= 4 else x.astype(np.float32)
         if center:
             mean = work.mean(axis=axes, keepdims=True)
@@ -81,6 +123,12 @@ class _Standardize(Op):
         rstd_term = g_rstd.requires_grad or xp.any(g_rstd._data)
         if not _recording() and not rstd_term:  # one temporary, four passes
             ga, xa = g._data, xhat._data
+            layout = _stat_layout(xa.shape, axes)
+            if ctx.center and layout and _native_layout(xa):
+                ga = np.ascontiguousarray(ga, np.float32)
+                gx = np.empty_like(ga)
+                _native.call("norm_backward", ga, xa, rstd._data, gx, *layout, 0, layout[1])
+                return Tensor._make(gx), None, None, None
             gx = xa * (_sum_product(xp, ga, xa, axes) / -ctx.n)
             gx += ga
             if ctx.center:
@@ -100,9 +148,14 @@ class _Affine(Op):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        y = x * w if w is not None else x + b
-        if w is not None and b is not None:
-            y += b
+        layout = _affine_layout(x, w, b)
+        if layout:
+            y = np.empty_like(x)
+            _native.call("affine_forward", x, w, b, y, *layout, 0, layout[1])
+        else:
+            y = x * w if w is not None else x + b
+            if w is not None and b is not None:
+                y += b
         need = ctx.needs_input_grad
         ctx.save_for_backward(x if need and need[1] else None, w)
         return y
@@ -114,6 +167,19 @@ class _Affine(Op):
         if not _recording():  # reduce straight to the parameters' shapes, no g * x temporary
             xp = get_xp(g._data)
             ga = g._data
+            wa = None if w is None else w._data
+            xa = None if x is None else x._data
+            shape = ctx._in_meta[1][0] if w is not None else ctx._in_meta[2][0]
+            layout = _affine_layout(np.ascontiguousarray(ga), wa, None, shape)
+            if layout and (xa is None or _native_layout(xa)):
+                ga = np.ascontiguousarray(ga)
+                m = layout[1]
+                gx = np.empty_like(ga) if need[0] and w is not None else None
+                gw, gb = (np.empty(m, np.float32) if need[i] else None for i in (1, 2))
+                _native.call("affine_backward", ga, xa, wa, gx, gw, gb, *layout, 0, m)
+                return (g if gx is None else Tensor._make(gx),
+                        None if gw is None else Tensor._make(gw.reshape(w.shape)),
+                        None if gb is None else Tensor._make(gb.reshape(ctx._in_meta[2][0])))
             gx = Tensor._make(ga * w._data) if w is not None and need[0] else g
             gw = gb = None
             if need[1]:
@@ -127,6 +193,16 @@ class _Affine(Op):
         gw = g * x if ctx.needs_input_grad[1] else None
         gb = g if ctx.needs_input_grad[2] else None
         return gx, gw, gb
+
+
+def _affine_layout(x, w, b, pshape=None):
+    """The (A, M, B) layout in which the compiled kernels run an affine of ``x`` with the
+    per-channel parameters ``w`` and ``b`` (arrays or None; ``pshape`` their shape), or None."""
+    params = [p for p in (w, b) if p is not None]
+    pshape = pshape or (params[0].shape if params else None)
+    if pshape is None or any(p.shape != pshape for p in params) or not _native_layout(x, *params):
+        return None
+    return _param_layout(x.shape, pshape)
 
 
 def _affine(x: Tensor, w: Tensor | None, b: Tensor | None) -> Tensor:

@@ -15,40 +15,16 @@ Without the compiled module, ``available()`` is false and convolutions take im2c
 """
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
+from ember import _native
 from ember._parallel import parallel_for
 
-_BLOCK_BYTES = 512 << 10  # one block's transformed input: in L2 with its products
-_lib: list = []
-
-
-def _kernels():
-    """The ctypes handle of ember._ckernels, or None where it was not built."""
-    if not _lib:
-        try:
-            from ember import _ckernels
-
-            lib = ctypes.CDLL(_ckernels.__file__)
-        except (ImportError, OSError):
-            lib = None
-        if lib is not None:
-            p, n = ctypes.c_void_p, ctypes.c_long
-            lib.wino_input.argtypes = [p, p] + [n] * 11
-            lib.wino_output.argtypes = [p, n, p, p] + [n] * 7
-            lib.wino_grad.argtypes = [p, p] + [n] * 8
-            lib.wino_filter.argtypes = lib.wino_filter_grad.argtypes = [p, p, n, n]
-            for f in (lib.wino_input, lib.wino_output, lib.wino_grad):
-                f.restype = ctypes.c_int
-            lib.wino_filter.restype = lib.wino_filter_grad.restype = None
-        _lib.append(lib)
-    return _lib[0]
+_BLOCK_BYTES = 256 << 10  # one block's transformed input: in L2 with its products
 
 
 def available() -> bool:
-    return _kernels() is not None
+    return _native.kernels() is not None
 
 
 def applies(x, other, wshape, cfg) -> bool:
@@ -79,9 +55,8 @@ def _planes(rows: int, cols: int) -> np.ndarray:
         np.empty(16 * plane, np.float32), (16, rows, cols), (plane * 4, cols * 4, 4))
 
 
-def _call(kernel, *args) -> None:
-    """``kernel`` on the arrays' data pointers (the arrays stay referenced meanwhile)."""
-    if kernel(*(a.ctypes.data if isinstance(a, np.ndarray) else a for a in args)):
+def _call(kernel: str, *args) -> None:
+    if _native.call(kernel, *args):
         raise MemoryError("conv2d (Winograd): out of memory for a row of scratch")
 
 
@@ -91,24 +66,23 @@ def _tiles(out) -> tuple:
 
 def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
     """conv(x, w) + b as (N, O, *out) for x (N, C, H, W) zero-padded by ``pad``."""
-    lib = _kernels()
     x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     co = w.shape[0]
     th, tw = _tiles(out)
     u = np.empty((16, co, c), np.float32)
-    _call(lib.wino_filter, np.ascontiguousarray(w), u, co, c)
+    _call("wino_filter", np.ascontiguousarray(w), u, co, c)
     y = np.empty((n, co) + tuple(out), np.float32)
     bias = None if b is None else np.ascontiguousarray(b, np.float32)
 
     def run(share):
         for t0, cnt in share:
             v = _planes(c, cnt)
-            _call(lib.wino_input, x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
+            _call("wino_input", x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
                   th, tw, t0, cnt)
             m = np.matmul(u, v, out=_planes(co, cnt))
             del v
-            _call(lib.wino_output, m, m.strides[0] // 4, y, bias, co, out[0], out[1], th, tw,
+            _call("wino_output", m, m.strides[0] // 4, y, bias, co, out[0], out[1], th, tw,
                   t0, cnt)
 
     parallel_for(run, _blocks(max(c, co), n * th * tw))
@@ -118,7 +92,6 @@ def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
 def weight(x: np.ndarray, g: np.ndarray, pad) -> np.ndarray:
     """The (O, C, 3, 3) weight gradient of the convolution of x (as in ``forward``) for the
     output gradient ``g`` (N, O, Ho, Wo)."""
-    lib = _kernels()
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, c, h, wd = x.shape
     co, ho, wo = g.shape[1:]
@@ -128,15 +101,15 @@ def weight(x: np.ndarray, g: np.ndarray, pad) -> np.ndarray:
         du = None
         for t0, cnt in share:
             v = _planes(c, cnt)
-            _call(lib.wino_input, x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
+            _call("wino_input", x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
                   th, tw, t0, cnt)
             dm = _planes(co, cnt)
-            _call(lib.wino_grad, g, dm, dm.strides[0] // 4, co, ho, wo, th, tw, t0, cnt)
+            _call("wino_grad", g, dm, dm.strides[0] // 4, co, ho, wo, th, tw, t0, cnt)
             part = np.matmul(dm, v.transpose(0, 2, 1))  # (16, O, C)
             du = part if du is None else np.add(du, part, out=du)
         return du
 
     du = np.ascontiguousarray(sum(parallel_for(run, _blocks(max(c, co), n * th * tw))))
     gw = np.empty((co, c, 3, 3), np.float32)
-    _call(lib.wino_filter_grad, du, gw, co, c)
+    _call("wino_filter_grad", du, gw, co, c)
     return gw

@@ -1,0 +1,49 @@
+"""ember's optional compiled kernels (``ember/_ckernels.c``), loaded through ctypes.
+
+pip compiles the C file into the package when a compiler is there (the build is optional);
+``kernels()`` is then the library with every function's argument types declared, else None
+and the callers keep their NumPy paths.  ``call`` passes arrays as data pointers: the caller
+guarantees contiguity and dtype (float32 everywhere).
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+_P, _L, _D, _I = ctypes.c_void_p, ctypes.c_long, ctypes.c_double, ctypes.c_int
+_SIGNATURES = {  # name: (restype, argtypes)
+    "wino_input": (_I, [_P, _P] + [_L] * 11),
+    "wino_output": (_I, [_P, _L, _P, _P] + [_L] * 7),
+    "wino_grad": (_I, [_P, _P] + [_L] * 8),
+    "wino_filter": (None, [_P, _P, _L, _L]),
+    "wino_filter_grad": (None, [_P, _P, _L, _L]),
+    "norm_forward": (None, [_P] * 5 + [_L] * 3 + [_D, _L, _L]),
+    "norm_backward": (None, [_P] * 4 + [_L] * 5),
+    "affine_forward": (None, [_P] * 4 + [_L] * 5),
+    "affine_backward": (None, [_P] * 6 + [_L] * 5),
+}
+_lib: list = []
+
+
+def kernels():
+    """The loaded library, or None where it was not built."""
+    if not _lib:
+        try:
+            from ember import _ckernels
+
+            lib = ctypes.CDLL(_ckernels.__file__)
+            for name, (res, args) in _SIGNATURES.items():
+                f = getattr(lib, name)
+                f.restype, f.argtypes = res, args
+        except (ImportError, OSError, AttributeError):
+            lib = None
+        _lib.append(lib)
+    return _lib[0]
+
+
+def call(name: str, *args):
+    """Kernel ``name`` on ``args``, arrays passed as their data pointers (kept referenced
+    for the call) and None as NULL."""
+    return getattr(kernels(), name)(*(a.ctypes.data if isinstance(a, np.ndarray) else a
+                                      for a in args))
