@@ -186,25 +186,34 @@ int wino_grad(const float *restrict g, float *restrict dM, long plane, long O, l
     return 0;
 }
 
-/* U = G w G^T for each 3x3 kernel of w (O, C, 3, 3), into U (16, O, C). */
+/* U = G w G^T for each 3x3 kernel of w (O, C, 3, 3), into U (16, O, C); kernels are done 16 at
+ * a time and their entries stored plane by plane (16 stores a cache line apart, not 16 KiB
+ * apart, which would alias in the store buffer). */
 void wino_filter(const float *restrict w, float *restrict U, long O, long C)
 {
     const long plane = O * C;
-    for (long k = 0; k < plane; k++) {
-        const float *f = w + 9 * k;
-        float r[4][3];
-        for (int j = 0; j < 3; j++) {
-            r[0][j] = f[j];
-            r[1][j] = 0.5f * (f[j] + f[3 + j] + f[6 + j]);
-            r[2][j] = 0.5f * (f[j] - f[3 + j] + f[6 + j]);
-            r[3][j] = f[6 + j];
+    for (long k0 = 0; k0 < plane; k0 += 16) {
+        const int kn = plane - k0 < 16 ? (int)(plane - k0) : 16;
+        float u[16][16];
+        for (int q = 0; q < kn; q++) {
+            const float *f = w + 9 * (k0 + q);
+            float r[4][3];
+            for (int j = 0; j < 3; j++) {
+                r[0][j] = f[j];
+                r[1][j] = 0.5f * (f[j] + f[3 + j] + f[6 + j]);
+                r[2][j] = 0.5f * (f[j] - f[3 + j] + f[6 + j]);
+                r[3][j] = f[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[4 * i + 0][q] = r[i][0];
+                u[4 * i + 1][q] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+                u[4 * i + 2][q] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
+                u[4 * i + 3][q] = r[i][2];
+            }
         }
-        for (int i = 0; i < 4; i++) {
-            U[(4 * i + 0) * plane + k] = r[i][0];
-            U[(4 * i + 1) * plane + k] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-            U[(4 * i + 2) * plane + k] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
-            U[(4 * i + 3) * plane + k] = r[i][2];
-        }
+        for (int p = 0; p < 16; p++)
+            for (int q = 0; q < kn; q++)
+                U[p * plane + k0 + q] = u[p][q];
     }
 }
 

@@ -20,7 +20,7 @@ import numpy as np
 from ember import _native
 from ember._parallel import parallel_for
 
-_BLOCK_BYTES = 256 << 10  # one block's transformed input: in L2 with its products
+_BLOCK_BYTES = 512 << 10  # one block's transformed input: in L2 with its products
 
 
 def available() -> bool:
