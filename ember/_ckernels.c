@@ -1,6 +1,6 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
- * transforms of ember/ops/winograd.py, and the normalizations' per-channel passes
- * (ember/ops/norm.py), fused into one or two passes over each channel.  Plain C on float32 arrays, called through ctypes
+ * transforms of ember/ops/winograd.py, the normalizations' per-channel passes
+ * (ember/ops/norm.py), fused into one or two passes over each channel, and GELU.  Plain C on float32 arrays, called through ctypes
  * (which releases the GIL, so ember's block threads run them side by side); the products
  * between the transforms stay BLAS's, through NumPy.  The module is optional: without it
  * (no compiler when pip built ember) convolutions take the im2col path and normalizations
@@ -386,6 +386,76 @@ void affine_backward(const float *restrict g, const float *restrict x, const flo
             gw[m] = (float)sw;
         if (gb)
             gb[m] = (float)sb;
+    }
+}
+
+/* ---- GELU (erf form) --------------------------------------------------------------------
+ * Phi(-|x|) = t exp(P(t) - x^2 / 2) / 2 with t = 1 / (1 + |x| / (2 sqrt 2)) and Numerical
+ * Recipes' erfc polynomial P (relative error < 1.2e-7 everywhere, so both tails keep float32
+ * accuracy), as ember/ops/activation.py computes it with NumPy; exp is written out below so
+ * that the loops vectorize. */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define WIDE __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define WIDE
+#endif
+
+static const float ERFC_NR[10] = {0.17087277f,  -0.82215223f, 1.48851587f, -1.13520398f,
+                                  0.27886807f,  -0.18628806f, 0.09678418f, 0.37409196f,
+                                  1.00002368f, -1.26551223f};
+
+/* exp(x) to about 1e-7 relative for x <= 88 (down to 0 below -104, NaN kept): x = k ln 2 + r,
+ * e^r by its Taylor series to r^7 (|r| <= ln 2 / 2), 2^k applied in two halves so that
+ * results down in the subnormals come out right. */
+static inline float exp_f(float x)
+{
+    x = x < -104.0f ? -104.0f : (x > 88.0f ? 88.0f : x);
+    const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    const float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const int ki = (int)k, k1 = ki >> 1, k2 = ki - k1;
+    union { int i; float f; } s1 = {(k1 + 127) << 23}, s2 = {(k2 + 127) << 23};
+    return p * s1.f * s2.f;
+}
+
+/* Phi(x), the standard normal distribution function. */
+static inline float normal_cdf(float x)
+{
+    const float t = 1.0f / (1.0f + fabsf(x) * 0.35355339f);
+    float p = ERFC_NR[0] * t + ERFC_NR[1];
+    p = p * t + ERFC_NR[2];
+    p = p * t + ERFC_NR[3];
+    p = p * t + ERFC_NR[4];
+    p = p * t + ERFC_NR[5];
+    p = p * t + ERFC_NR[6];
+    p = p * t + ERFC_NR[7];
+    p = p * t + ERFC_NR[8];
+    p = p * t + (ERFC_NR[9] - 0.69314718f) - 0.5f * x * x;
+    const float tail = exp_f(p) * t; /* Phi(-|x|) */
+    return x >= 0.0f ? 1.0f - tail : tail;
+}
+
+WIDE void gelu_forward(const float *restrict x, float *restrict y, long n)
+{
+    for (long i = 0; i < n; i++)
+        y[i] = x[i] * normal_cdf(x[i]);
+}
+
+/* gx = g (Phi(x) + x phi(x)) */
+WIDE void gelu_backward(const float *restrict g, const float *restrict x, float *restrict gx,
+                        long n)
+{
+    for (long i = 0; i < n; i++) {
+        const float v = x[i];
+        gx[i] = g[i] * (normal_cdf(v) + v * 0.39894228f * exp_f(-0.5f * v * v));
     }
 }
 

@@ -22,6 +22,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "norm_backward": (None, [_P] * 4 + [_L] * 5),
     "affine_forward": (None, [_P] * 4 + [_L] * 5),
     "affine_backward": (None, [_P] * 6 + [_L] * 5),
+    "gelu_forward": (None, [_P, _P, _L]),
+    "gelu_backward": (None, [_P, _P, _P, _L]),
 }
 _lib: list = []
 
@@ -40,6 +42,13 @@ def kernels():
             lib = None
         _lib.append(lib)
     return _lib[0]
+
+
+def takes(*arrays) -> bool:
+    """Whether the kernels are loaded and take these arrays: float32 NumPy arrays in C order."""
+    return kernels() is not None and all(
+        isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
+        for a in arrays)
 
 
 def call(name: str, *args):

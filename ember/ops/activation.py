@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ember import _native
 from ember import random as R
 from ember._device import get_xp
 from ember._tensor import Tensor, _wrap_dim
@@ -284,6 +285,14 @@ def _np_gelu_grad(out, g, x):
     out *= g
 
 
+def _elementwise(kernel: str, *arrays):
+    """A compiled elementwise kernel's float32 result on same-shaped float32 C-order arrays.
+    (Splitting it among threads gained nothing inside a training step.)"""
+    out = np.empty_like(arrays[-1])
+    _native.call(kernel, *arrays, out, out.size)
+    return out
+
+
 class Gelu(Op):
     """GELU; without create_graph, the backward runs on arrays (no erf or graph of ember ops)."""
 
@@ -295,6 +304,8 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = (x + x * x * x * x.dtype.type(_GELU_C)) * x.dtype.type(_GELU_K)
             return x * x.dtype.type(0.5) * (1 + xp.tanh(inner))
+        if _native.takes(x):
+            return _elementwise("gelu_forward", x)
         if x.dtype != np.float64:
             return _blockwise(_np_gelu, x).astype(x.dtype, copy=False)
         with np.errstate(all="ignore"):
@@ -311,6 +322,9 @@ class Gelu(Op):
             right = x * 0.5 * (1 - t * t) * ((x2 * (3 * _GELU_C) + 1) * _GELU_K)
             return g * (left + right), None
         if not grad_mode.is_grad_enabled() and x._data.dtype == np.float32:
+            if _native.takes(x._data):
+                ga = np.ascontiguousarray(g._data, np.float32)
+                return Tensor._make(_elementwise("gelu_backward", ga, x._data)), None
             return Tensor._make(_blockwise(_np_gelu_grad, g._data, x._data)), None
         cdf = (erf(x * _SQRT1_2) + 1) * 0.5
         pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI

@@ -39,13 +39,6 @@ def _broadcast_axes(big: tuple, small: tuple) -> tuple:
                  if i < lead or (small[i - lead] == 1 and n != 1))
 
 
-def _native_layout(*arrays) -> bool:
-    """Whether the compiled kernels can take these arrays: float32 NumPy arrays in C order."""
-    return _native.kernels() is not None and all(
-        isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
-        for a in arrays)
-
-
 def _stat_layout(shape: tuple, axes: tuple):
     """(A, M, B) viewing ``shape`` so that reducing ``axes`` is reducing A and B (batch norm's
     (N, C, spatial), or (1, rows, features) for trailing axes), or None."""
@@ -89,7 +82,7 @@ class _Standardize(Op):
         n = math.prod(x.shape[a] for a in axes)
         ctx.axes, ctx.n, ctx.center = axes, n, center
         layout = _stat_layout(x.shape, axes)
-        if center and layout and _native_layout(x):
+        if center and layout and _native.takes(x):
             kept = tuple(1 if i in axes else m for i, m in enumerate(x.shape))
             xhat = np.empty_like(x)
             mean, var, rstd = (np.empty(kept, np.float32) for _ in range(3))
@@ -124,7 +117,7 @@ class _Standardize(Op):
         if not _recording() and not rstd_term:  # one temporary, four passes
             ga, xa = g._data, xhat._data
             layout = _stat_layout(xa.shape, axes)
-            if ctx.center and layout and _native_layout(xa):
+            if ctx.center and layout and _native.takes(xa):
                 ga = np.ascontiguousarray(ga, np.float32)
                 gx = np.empty_like(ga)
                 _native.call("norm_backward", ga, xa, rstd._data, gx, *layout, 0, layout[1])
@@ -171,7 +164,7 @@ class _Affine(Op):
             xa = None if x is None else x._data
             shape = ctx._in_meta[1][0] if w is not None else ctx._in_meta[2][0]
             layout = _affine_layout(np.ascontiguousarray(ga), wa, None, shape)
-            if layout and (xa is None or _native_layout(xa)):
+            if layout and (xa is None or _native.takes(xa)):
                 ga = np.ascontiguousarray(ga)
                 m = layout[1]
                 gx = np.empty_like(ga) if need[0] and w is not None else None
@@ -200,7 +193,7 @@ def _affine_layout(x, w, b, pshape=None):
     per-channel parameters ``w`` and ``b`` (arrays or None; ``pshape`` their shape), or None."""
     params = [p for p in (w, b) if p is not None]
     pshape = pshape or (params[0].shape if params else None)
-    if pshape is None or any(p.shape != pshape for p in params) or not _native_layout(x, *params):
+    if pshape is None or any(p.shape != pshape for p in params) or not _native.takes(x, *params):
         return None
     return _param_layout(x.shape, pshape)
 
