@@ -1,6 +1,6 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
  * transforms of ember/ops/winograd.py, the normalizations' per-channel passes
- * (ember/ops/norm.py), fused into one or two passes over each channel, and GELU.  Plain C on float32 arrays, called through ctypes
+ * (ember/ops/norm.py), fused into one or two passes over each channel, GELU and ReLU.  Plain C on float32 arrays, called through ctypes
  * (which releases the GIL, so ember's block threads run them side by side); the products
  * between the transforms stay BLAS's, through NumPy.  The module is optional: without it
  * (no compiler when pip built ember) convolutions take the im2col path and normalizations
@@ -456,6 +456,23 @@ WIDE void gelu_backward(const float *restrict g, const float *restrict x, float 
     for (long i = 0; i < n; i++) {
         const float v = x[i];
         gx[i] = g[i] * (normal_cdf(v) + v * 0.39894228f * exp_f(-0.5f * v * v));
+    }
+}
+
+/* ---- ReLU: y = max(x, 0) keeping NaN (and -0, as PyTorch does); gx = g where y > 0 or y is
+ * NaN, else +0 -------------------------------------------------------------------------- */
+
+void relu_forward(const float *restrict x, float *restrict y, long n)
+{
+    for (long i = 0; i < n; i++)
+        y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void relu_backward(const float *restrict g, const float *restrict y, float *restrict gx, long n)
+{
+    for (long i = 0; i < n; i++) {
+        const float v = g[i]; /* loaded unconditionally, so that the select vectorizes */
+        gx[i] = y[i] <= 0.0f ? 0.0f : v;
     }
 }
 

@@ -24,6 +24,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "affine_backward": (None, [_P] * 6 + [_L] * 5),
     "gelu_forward": (None, [_P, _P, _L]),
     "gelu_backward": (None, [_P, _P, _P, _L]),
+    "relu_forward": (None, [_P, _P, _L]),
+    "relu_backward": (None, [_P, _P, _P, _L]),
 }
 _lib: list = []
 
@@ -56,3 +58,10 @@ def call(name: str, *args):
     for the call) and None as NULL."""
     return getattr(kernels(), name)(*(a.ctypes.data if isinstance(a, np.ndarray) else a
                                       for a in args))
+
+
+def elementwise(kernel: str, *arrays) -> np.ndarray:
+    """An elementwise kernel's float32 result on same-shaped float32 C-order ``arrays``."""
+    out = np.empty_like(arrays[-1])
+    call(kernel, *arrays, out, out.size)
+    return out

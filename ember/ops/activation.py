@@ -285,14 +285,6 @@ def _np_gelu_grad(out, g, x):
     out *= g
 
 
-def _elementwise(kernel: str, *arrays):
-    """A compiled elementwise kernel's float32 result on same-shaped float32 C-order arrays.
-    (Splitting it among threads gained nothing inside a training step.)"""
-    out = np.empty_like(arrays[-1])
-    _native.call(kernel, *arrays, out, out.size)
-    return out
-
-
 class Gelu(Op):
     """GELU; without create_graph, the backward runs on arrays (no erf or graph of ember ops)."""
 
@@ -305,7 +297,7 @@ class Gelu(Op):
             inner = (x + x * x * x * x.dtype.type(_GELU_C)) * x.dtype.type(_GELU_K)
             return x * x.dtype.type(0.5) * (1 + xp.tanh(inner))
         if _native.takes(x):
-            return _elementwise("gelu_forward", x)
+            return _native.elementwise("gelu_forward", x)
         if x.dtype != np.float64:
             return _blockwise(_np_gelu, x).astype(x.dtype, copy=False)
         with np.errstate(all="ignore"):
@@ -324,7 +316,7 @@ class Gelu(Op):
         if not grad_mode.is_grad_enabled() and x._data.dtype == np.float32:
             if _native.takes(x._data):
                 ga = np.ascontiguousarray(g._data, np.float32)
-                return Tensor._make(_elementwise("gelu_backward", ga, x._data)), None
+                return Tensor._make(_native.elementwise("gelu_backward", ga, x._data)), None
             return Tensor._make(_blockwise(_np_gelu_grad, g._data, x._data)), None
         cdf = (erf(x * _SQRT1_2) + 1) * 0.5
         pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ember import _dtype as DT
+from ember import _native
 from ember._device import get_xp
 from ember._tensor import _TYPE_NAMES, Tensor
 from ember.autograd import grad_mode
@@ -878,7 +879,10 @@ class Frac(Op):
 class Relu(Op):
     @staticmethod
     def forward(ctx, x):
-        y = get_xp(x).maximum(x, 0).astype(x.dtype, copy=False)
+        if _native.takes(x):
+            y = _native.elementwise("relu_forward", x)
+        else:
+            y = get_xp(x).maximum(x, 0).astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
@@ -886,6 +890,8 @@ class Relu(Op):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if not _state["enabled"]:
+            if _native.takes(y._data, g._data):
+                return wrap(_native.elementwise("relu_backward", g._data, y._data))
             return wrap(_keep(~(y._data <= 0), g._data))
         return _mask(~(y <= 0), g)
 

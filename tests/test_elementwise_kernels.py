@@ -1,5 +1,5 @@
-"""GELU's compiled kernels (ember/_ckernels.c: erf form, float32) against an exact float64
-reference, torch, and ember's NumPy path."""
+"""The compiled elementwise kernels (ember/_ckernels.c, float32): GELU (erf form) against an
+exact float64 reference, torch and ember's NumPy path; ReLU against torch bit for bit."""
 import math
 
 import numpy as np
@@ -82,3 +82,26 @@ def test_non_contiguous_and_fallback_agree(monkeypatch):
     monkeypatch.setattr(_native, "takes", lambda *a: False)
     slow = ember.nn.functional.gelu(ember.tensor(np.ascontiguousarray(x.T))).numpy()
     np.testing.assert_allclose(slow, fast, rtol=2e-5, atol=1e-7)
+
+
+def test_relu_bit_for_bit_with_torch(monkeypatch):
+    calls = []
+    real = _native.call
+    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
+    x = np.array([-0.0, 0.0, -1, 1, np.nan, -np.inf, np.inf, 1e-45, -1e-45], np.float32)
+    x = np.concatenate([x, np.random.default_rng(5).standard_normal(1000).astype(np.float32)])
+    g = np.random.default_rng(6).standard_normal(x.size).astype(np.float32)
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ey, ty = ember.relu(ex), torch.relu(tx)
+    ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(ey.detach().numpy().view(np.int32), ty.detach().numpy().view(np.int32))
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+    assert calls == ["relu_forward", "relu_backward"]
+
+
+def test_relu_fallback_for_other_layouts():
+    x = np.random.default_rng(7).standard_normal((20, 30)).astype(np.float32)
+    for t in (ember.tensor(x).T, ember.tensor(x.astype(np.float64))):  # a view; float64
+        assert not _native.takes(t.numpy())
+        np.testing.assert_array_equal(ember.relu(t).numpy(), np.maximum(t.numpy(), 0))
