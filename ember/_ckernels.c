@@ -1,17 +1,18 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
- * transforms of ember/ops/winograd.py, the normalizations' per-channel passes
- * (ember/ops/norm.py), fused into one or two passes over each channel, GELU and ReLU.  Plain C on float32 arrays, called through ctypes
- * (which releases the GIL, so ember's block threads run them side by side); the products
- * between the transforms stay BLAS's, through NumPy.  The module is optional: without it
- * (no compiler when pip built ember) convolutions take the im2col path and normalizations
- * NumPy's.
+ * transforms of ember/ops/winograd.py; the normalizations' per-channel passes
+ * (ember/ops/norm.py), fused into one or two passes over each channel; GELU and ReLU.
+ * Plain C on float32 arrays, called through ctypes (ember/_native.py), which releases the
+ * GIL, so ember's block threads run them side by side; the products between the Winograd
+ * transforms stay BLAS's, through NumPy.  The module is optional: without it (no compiler
+ * when pip built ember) the same ops run on their NumPy paths.
  *
- * Winograd: the output is cut into 2x2 tiles, Th x Tw of them per image; tile t = (n * Th + th) * Tw + tw
- * reads the 4x4 input tile at row 2 th - top, column 2 tw - left (zero outside the input).
- * A call handles the tiles t0 .. t0 + cnt - 1, walking them in runs along one tile row, and a
- * transformed array is (16, rows, cnt) with ``plane`` floats between its planes, plane
- * 4 i + j holding entry (i, j) of every tile.  The inner loops run along a tile row, reading
- * rows dealt into even and odd columns, so that every load and store is contiguous.
+ * Winograd: the output is cut into 2x2 tiles, Th x Tw of them per image; tile
+ * t = (n * Th + th) * Tw + tw reads the 4x4 input tile at row 2 th - top, column 2 tw - left
+ * (zero outside the input).  A call handles the tiles t0 .. t0 + cnt - 1, walking them in
+ * runs along one tile row, and a transformed array is (16, rows, cnt) with ``plane`` floats
+ * between its planes, plane 4 i + j holding entry (i, j) of every tile.  The inner loops run
+ * along a tile row, reading rows dealt into even and odd columns, so that every load and
+ * store is contiguous.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
