@@ -1,6 +1,7 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
  * transforms of ember/ops/winograd.py; the normalizations' per-channel passes
- * (ember/ops/norm.py), fused into one or two passes over each channel; GELU and ReLU.
+ * (ember/ops/norm.py), fused into one or two passes over each channel; GELU, ReLU and 2x2
+ * max pooling.
  * Plain C on float32 arrays, called through ctypes (ember/_native.py), which releases the
  * GIL, so ember's block threads run them side by side; the products between the Winograd
  * transforms stay BLAS's, through NumPy.  The module is optional: without it (no compiler
@@ -17,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* even[k] = row[c0 + 2k], odd[k] = row[c0 + 2k + 1] for k < m, zero outside 0 .. W - 1 or
@@ -474,6 +476,67 @@ void relu_backward(const float *restrict g, const float *restrict y, float *rest
     for (long i = 0; i < n; i++) {
         const float v = g[i]; /* loaded unconditionally, so that the select vectorizes */
         gx[i] = y[i] <= 0.0f ? 0.0f : v;
+    }
+}
+
+/* ---- 2x2 max pooling with stride 2 (ember/ops/pool.py) ----------------------------------
+ * PyTorch's rule: the window is walked row by row and an element replaces the running
+ * maximum when greater or NaN, so the first maximum is reported (and the last NaN).  Indices
+ * (flat within the input plane) are written where idx is not NULL. */
+
+/* The maximum of a, b, c, d by the rule above, and in k the position (0 to 3) it came from. */
+static inline float max4(float a, float b, float c, float d, int32_t *k)
+{
+    float v = a;
+    int32_t at = 0;
+    int up = b > v || b != b;
+    v = up ? b : v;
+    at = up ? 1 : at;
+    up = c > v || c != c;
+    v = up ? c : v;
+    at = up ? 2 : at;
+    up = d > v || d != d;
+    v = up ? d : v;
+    *k = up ? 3 : at;
+    return v;
+}
+
+void maxpool2x2(const float *restrict x, float *restrict y, int64_t *restrict idx, long NC,
+                long H, long W, long OH, long OW)
+{
+    for (long p = 0; p < NC; p++) {
+        for (long oh = 0; oh < OH; oh++) {
+            const float *restrict r0 = x + (p * H + 2 * oh) * W, *restrict r1 = r0 + W;
+            float *restrict m = y + (p * OH + oh) * OW;
+            int32_t k;
+            if (!idx) {
+                for (long ow = 0; ow < OW; ow++)
+                    m[ow] = max4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], &k);
+                continue;
+            }
+            int64_t *restrict mi = idx + (p * OH + oh) * OW;
+            const int32_t first = (int32_t)(2 * oh * W), across = (int32_t)W - 2;
+            for (long ow = 0; ow < OW; ow++) {
+                m[ow] = max4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], &k);
+                /* position 0..3 -> column offset 0, 1, W, W + 1 */
+                mi[ow] = first + 2 * (int32_t)ow + k + (k >> 1) * across;
+            }
+        }
+    }
+}
+
+/* gx = 0, then gx[plane p][idx] += g for every output: max pooling's input gradient. */
+void maxpool_grad(const float *restrict g, const int64_t *restrict idx, float *restrict gx,
+                  long NC, long in_plane, long out_plane)
+{
+    for (long k = 0; k < NC * in_plane; k++)
+        gx[k] = 0.0f;
+    for (long p = 0; p < NC; p++) {
+        float *restrict dst = gx + p * in_plane;
+        const float *restrict src = g + p * out_plane;
+        const int64_t *restrict at = idx + p * out_plane;
+        for (long o = 0; o < out_plane; o++)
+            dst[at[o]] += src[o];
     }
 }
 

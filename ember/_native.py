@@ -26,6 +26,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "gelu_backward": (None, [_P, _P, _P, _L]),
     "relu_forward": (None, [_P, _P, _L]),
     "relu_backward": (None, [_P, _P, _P, _L]),
+    "maxpool2x2": (None, [_P] * 3 + [_L] * 5),
+    "maxpool_grad": (None, [_P] * 3 + [_L] * 3),
 }
 _lib: list = []
 
@@ -46,10 +48,11 @@ def kernels():
     return _lib[0]
 
 
-def takes(*arrays) -> bool:
-    """Whether the kernels are loaded and take these arrays: float32 NumPy arrays in C order."""
+def takes(*arrays, dtype=np.float32) -> bool:
+    """Whether the kernels are loaded and take these arrays: NumPy arrays of ``dtype`` in C
+    order."""
     return kernels() is not None and all(
-        isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
+        isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
         for a in arrays)
 
 

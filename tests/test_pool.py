@@ -448,3 +448,33 @@ def test_deprecated_upsample(name):
             getattr(mod.nn.functional, name)(mod.ones(1, 1, 2, 3), scale_factor=2)
     with pytest.warns(UserWarning):
         check(lambda t, x: getattr(t.nn.functional, name)(x, size=(3, 5)), rand(1, 2, 4, 4))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("shape", [(3, 4, 8, 10), (2, 3, 7, 9), (1, 1, 2, 2)])
+def test_max_pool_2x2_compiled_kernel(monkeypatch, shape):
+    """The compiled 2x2 kernel (float32, with and without indices) against torch bit for bit:
+    ties, NaN (the last NaN of a window wins), -inf windows, odd sizes cropped; and the
+    compiled scatter of the gradient."""
+    from ember import _native
+
+    if _native.kernels() is None:
+        pytest.skip("ember._ckernels not built")
+    calls = []
+    real = _native.call
+    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
+    x = np.round(rand(*shape, low=-1.5, high=1.5)).astype(np.float32)
+    x.reshape(-1)[::7] = np.nan
+    x.reshape(-1)[3::11] = -np.inf
+    g = rand(shape[0], shape[1], shape[2] // 2, shape[3] // 2, dtype=np.float32)
+    res = []
+    for lib in (torch, ember):
+        xt = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.max_pool2d(xt, 2, return_indices=True)
+        y.backward(lib.tensor(g))
+        with lib.no_grad():
+            values = lib.nn.functional.max_pool2d(lib.tensor(x), 2)
+        res.append((y.detach().numpy(), idx.numpy(), xt.grad.numpy(), values.numpy()))
+    for want, got in zip(*res):
+        np.testing.assert_array_equal(got, want)
+    assert calls.count("maxpool2x2") == 2 and calls.count("maxpool_grad") == 1

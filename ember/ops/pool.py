@@ -29,6 +29,7 @@ from itertools import product
 
 import numpy as np
 
+from ember import _native
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import is_grad_enabled
@@ -120,6 +121,9 @@ def _tiled_max(xp, x, k, out):
 def _max_pool_values(xp, x, cfg):
     """The window maxima alone, for inference (no indices to find): a ``maximum`` over one
     strided slice of the padded input per kernel position; it propagates NaN, as PyTorch."""
+    native = _native_max_pool(x, cfg, False)
+    if native is not None:
+        return native[0]
     k, stride, pad, dil, out = cfg
     xpad = _padded(xp, x, _pad_hi(x.shape[2:], k, stride, pad, dil, out), _lowest(x.dtype))
     m = None
@@ -130,7 +134,24 @@ def _max_pool_values(xp, x, cfg):
     return m
 
 
+def _native_max_pool(x, cfg, indices: bool):
+    """(values, indices or None) of a 2x2, stride-2 max pooling (no padding or dilation) by
+    the compiled kernel, or None where it does not apply or take ``x``."""
+    k, stride, pad, dil, out = cfg
+    if (tuple(k) != (2, 2) or tuple(stride) != (2, 2) or any(pad) or tuple(dil) != (1, 1)
+            or any(2 * o > n for o, n in zip(out, x.shape[2:]))
+            or math.prod(x.shape[2:]) >= 1 << 31 or not _native.takes(x)):
+        return None
+    y = np.empty(x.shape[:2] + tuple(out), np.float32)
+    idx = np.empty(y.shape, np.int64) if indices else None
+    _native.call("maxpool2x2", x, y, idx, x.shape[0] * x.shape[1], *x.shape[2:], *out)
+    return y, idx
+
+
 def _max_pool_array(xp, x, cfg):
+    native = _native_max_pool(x, cfg, True)
+    if native is not None:
+        return native
     k, stride, pad, dil, out = cfg
     nd = len(k)
     spatial = x.shape[2:]
@@ -192,6 +213,10 @@ def _scatter_planes(xp, g, idx, spatial, disjoint=False):
     ``disjoint`` windows (stride >= window) never share a position: a plain store then."""
     nc = g.shape[0] * g.shape[1]
     plane = math.prod(spatial)
+    if _native.takes(g) and _native.takes(idx, dtype=np.int64):
+        acc = np.empty(g.shape[:2] + tuple(spatial), np.float32)
+        _native.call("maxpool_grad", g, idx, acc, nc, plane, math.prod(g.shape[2:]))
+        return acc
     flat = idx.reshape(nc, math.prod(idx.shape[2:])) + (xp.arange(nc) * plane)[:, None]
     if disjoint:
         acc = xp.zeros(nc * plane, g.dtype)
