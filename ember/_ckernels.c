@@ -540,6 +540,67 @@ void maxpool_grad(const float *restrict g, const int64_t *restrict idx, float *r
     }
 }
 
+/* ---- direct convolution for few input taps (ember/ops/conv_direct.py) ---------------------
+ * Stride 1 on an input zero-padded beforehand, (N, C, Hp, Wp) with DIRECT_BLOCK floats of
+ * slack after it.  An image's outputs are computed on the padded width: flat position
+ * q = oh * Wp + ow reads x[q + i Wp + j] for tap (i, j), so every tap is one long run of
+ * contiguous loads; columns ow >= OW are computed from whatever lies there and dropped.
+ * Blocks of DIRECT_BLOCK outputs stay in registers across all C * kh * kw taps. */
+
+#define DIRECT_BLOCK 64
+
+/* eight floats as one value (a 256-bit register where there is one), loadable from any float
+ * address: the accumulators below are named values, which compilers keep in registers */
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+WIDE void conv_direct(const float *restrict x, const float *restrict w,
+                      const float *restrict bias, float *restrict y, long C, long Hp, long Wp,
+                      long O, long kh, long kw, long OH, long OW, long n0, long n1)
+{
+    const long L = OH * Wp, taps = C * kh * kw;
+    for (long n = n0; n < n1; n++) {
+        for (long o = 0; o < O; o++) {
+            const float b = bias ? bias[o] : 0.0f;
+            const float *restrict wo = w + o * taps;
+            float *restrict dst = y + (n * O + o) * OH * OW;
+            for (long q0 = 0; q0 < L; q0 += DIRECT_BLOCK) {
+                const v8 zero = {0};
+                v8 a0 = zero + b, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                for (long c = 0; c < C; c++) {
+                    const float *plane = x + ((n * C + c) * Hp) * Wp + q0;
+                    for (long i = 0; i < kh; i++)
+                        for (long j = 0; j < kw; j++) {
+                            const v8 wv = zero + wo[(c * kh + i) * kw + j];
+                            const v8 *src = (const v8 *)(plane + i * Wp + j);
+                            a0 += wv * src[0];
+                            a1 += wv * src[1];
+                            a2 += wv * src[2];
+                            a3 += wv * src[3];
+                            a4 += wv * src[4];
+                            a5 += wv * src[5];
+                            a6 += wv * src[6];
+                            a7 += wv * src[7];
+                        }
+                }
+                float acc[DIRECT_BLOCK];
+                v8 *out = (v8 *)acc;
+                out[0] = a0, out[1] = a1, out[2] = a2, out[3] = a3;
+                out[4] = a4, out[5] = a5, out[6] = a6, out[7] = a7;
+                const long end = q0 + DIRECT_BLOCK < L ? q0 + DIRECT_BLOCK : L;
+                long oh = q0 / Wp, ow = q0 % Wp;
+                for (long q = q0; q < end; q++) {
+                    if (ow < OW)
+                        dst[oh * OW + ow] = acc[q - q0];
+                    if (++ow == Wp) {
+                        ow = 0;
+                        oh++;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
  * the kernels themselves are reached through ctypes. */
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",

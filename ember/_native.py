@@ -28,6 +28,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "relu_backward": (None, [_P, _P, _P, _L]),
     "maxpool2x2": (None, [_P] * 3 + [_L] * 5),
     "maxpool_grad": (None, [_P] * 3 + [_L] * 3),
+    "conv_direct": (None, [_P] * 4 + [_L] * 10),
 }
 _lib: list = []
 

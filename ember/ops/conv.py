@@ -30,7 +30,7 @@ import numpy as np
 from ember._device import get_xp
 from ember._parallel import parallel_for, workers
 from ember._tensor import Tensor
-from ember.ops import winograd
+from ember.ops import conv_direct, winograd
 from ember.ops.base import Op
 from ember.ops.pointwise import _need_tensor
 
@@ -218,6 +218,8 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
     o = tuple(out) if out is not None else _out_size(x.shape[2:], k, cfg)
     if winograd.applies(x, w, w.shape, cfg):
         return winograd.forward(x, w, b, pad, o)
+    if conv_direct.applies(x, w, cfg):
+        return conv_direct.forward(x, w, b, pad, o)
     par = xp is np and workers() > 1
     if _by_rows(x.shape, co, k, o, cfg):
         u = _unrolled(xp, x, k, cfg, o, par)
