@@ -163,9 +163,10 @@ class _Affine(Op):
             wa = None if w is None else w._data
             xa = None if x is None else x._data
             shape = ctx._in_meta[1][0] if w is not None else ctx._in_meta[2][0]
-            layout = _affine_layout(np.ascontiguousarray(ga), wa, None, shape)
+            gc = np.ascontiguousarray(ga) if isinstance(ga, np.ndarray) else ga
+            layout = _affine_layout(gc, wa, None, shape)
             if layout and (xa is None or _native.takes(xa)):
-                ga = np.ascontiguousarray(ga)
+                ga = gc
                 m = layout[1]
                 gx = np.empty_like(ga) if need[0] and w is not None else None
                 gw, gb = (np.empty(m, np.float32) if need[i] else None for i in (1, 2))
