@@ -55,9 +55,26 @@ def _planes(rows: int, cols: int) -> np.ndarray:
         np.empty(16 * plane, np.float32), (16, rows, cols), (plane * 4, cols * 4, 4))
 
 
-def _call(kernel: str, *args) -> None:
-    if _native.call(kernel, *args):
+def _check(status: int) -> None:
+    if status:
         raise MemoryError("conv2d (Winograd): out of memory for a row of scratch")
+
+
+class _Buffers:
+    """One thread's transformed blocks, each (16, rows, count) for the rows given, made again
+    only when a block's tile count changes (the last block), with their data pointers and
+    plane strides: taking an array's pointer costs a microsecond, and a layer's convolution
+    walks dozens of blocks."""
+
+    def __init__(self, *rows: int) -> None:
+        self.rows, self.count = rows, None
+
+    def get(self, count: int) -> tuple:
+        if count != self.count:
+            self.arrays = [_planes(r, count) for r in self.rows]
+            self.ptrs = [(a.ctypes.data, a.strides[0] // 4) for a in self.arrays]
+            self.count = count
+        return self.arrays, self.ptrs
 
 
 def _tiles(out) -> tuple:
@@ -66,24 +83,25 @@ def _tiles(out) -> tuple:
 
 def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
     """conv(x, w) + b as (N, O, *out) for x (N, C, H, W) zero-padded by ``pad``."""
+    lib = _native.kernels()
     x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     co = w.shape[0]
     th, tw = _tiles(out)
     u = np.empty((16, co, c), np.float32)
-    _call("wino_filter", np.ascontiguousarray(w), u, co, c)
+    _native.call("wino_filter", np.ascontiguousarray(w), u, co, c)
     y = np.empty((n, co) + tuple(out), np.float32)
     bias = None if b is None else np.ascontiguousarray(b, np.float32)
+    xp, yp, bp = x.ctypes.data, y.ctypes.data, None if bias is None else bias.ctypes.data
+    shape = (n, c, h, wd, pad[0][0], pad[1][0], th, tw)
 
     def run(share):
+        bufs = _Buffers(c, co)
         for t0, cnt in share:
-            v = _planes(c, cnt)
-            _call("wino_input", x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
-                  th, tw, t0, cnt)
-            m = np.matmul(u, v, out=_planes(co, cnt))
-            del v
-            _call("wino_output", m, m.strides[0] // 4, y, bias, co, out[0], out[1], th, tw,
-                  t0, cnt)
+            (v, m), ((vp, vplane), (mp, mplane)) = bufs.get(cnt)
+            _check(lib.wino_input(xp, vp, vplane, *shape, t0, cnt))
+            np.matmul(u, v, out=m)
+            _check(lib.wino_output(mp, mplane, yp, bp, co, out[0], out[1], th, tw, t0, cnt))
 
     parallel_for(run, _blocks(max(c, co), n * th * tw))
     return y
@@ -92,24 +110,26 @@ def forward(x: np.ndarray, w: np.ndarray, b, pad, out: tuple) -> np.ndarray:
 def weight(x: np.ndarray, g: np.ndarray, pad) -> np.ndarray:
     """The (O, C, 3, 3) weight gradient of the convolution of x (as in ``forward``) for the
     output gradient ``g`` (N, O, Ho, Wo)."""
+    lib = _native.kernels()
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, c, h, wd = x.shape
     co, ho, wo = g.shape[1:]
     th, tw = _tiles((ho, wo))
+    xp, gp = x.ctypes.data, g.ctypes.data
+    shape = (n, c, h, wd, pad[0][0], pad[1][0], th, tw)
 
     def run(share):
-        du = None
+        bufs = _Buffers(c, co)
+        du = np.zeros((16, co, c), np.float32)
+        part = np.empty_like(du)
         for t0, cnt in share:
-            v = _planes(c, cnt)
-            _call("wino_input", x, v, v.strides[0] // 4, n, c, h, wd, pad[0][0], pad[1][0],
-                  th, tw, t0, cnt)
-            dm = _planes(co, cnt)
-            _call("wino_grad", g, dm, dm.strides[0] // 4, co, ho, wo, th, tw, t0, cnt)
-            part = np.matmul(dm, v.transpose(0, 2, 1))  # (16, O, C)
-            du = part if du is None else np.add(du, part, out=du)
+            (v, dm), ((vp, vplane), (dmp, dmplane)) = bufs.get(cnt)
+            _check(lib.wino_input(xp, vp, vplane, *shape, t0, cnt))
+            _check(lib.wino_grad(gp, dmp, dmplane, co, ho, wo, th, tw, t0, cnt))
+            du += np.matmul(dm, v.transpose(0, 2, 1), out=part)  # (16, O, C)
         return du
 
     du = np.ascontiguousarray(sum(parallel_for(run, _blocks(max(c, co), n * th * tw))))
     gw = np.empty((co, c, 3, 3), np.float32)
-    _call("wino_filter_grad", du, gw, co, c)
+    _native.call("wino_filter_grad", du, gw, co, c)
     return gw
