@@ -876,10 +876,14 @@ class Frac(Op):
         return g
 
 
+# Below this many elements NumPy's one-pass ReLU beats the compiled kernel's call overhead.
+_NATIVE_RELU_MIN = 32768
+
+
 class Relu(Op):
     @staticmethod
     def forward(ctx, x):
-        if _native.takes(x):
+        if x.size >= _NATIVE_RELU_MIN and _native.takes(x):
             y = _native.elementwise("relu_forward", x)
         else:
             y = get_xp(x).maximum(x, 0).astype(x.dtype, copy=False)
@@ -890,7 +894,7 @@ class Relu(Op):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if not _state["enabled"]:
-            if _native.takes(y._data, g._data):
+            if y._data.size >= _NATIVE_RELU_MIN and _native.takes(y._data, g._data):
                 return wrap(_native.elementwise("relu_backward", g._data, y._data))
             return wrap(_keep(~(y._data <= 0), g._data))
         return _mask(~(y <= 0), g)
