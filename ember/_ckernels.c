@@ -31,13 +31,12 @@ static void deal(const float *row, long W, long c0, long m, float *even, float *
             even[k] = 0.0f;
             odd[k] = c0 + 2 * k + 1 == 0 && W > 0 ? row[0] : 0.0f;
         }
-        const float *src = row + c0;
         for (; k < m && c0 + 2 * k + 1 < W; k++) {
-            even[k] = src[2 * k];
-            odd[k] = src[2 * k + 1];
+            even[k] = row[c0 + 2 * k];
+            odd[k] = row[c0 + 2 * k + 1];
         }
         if (k < m && c0 + 2 * k < W) {
-            even[k] = src[2 * k];
+            even[k] = row[c0 + 2 * k];
             odd[k++] = 0.0f;
         }
     }
@@ -298,13 +297,12 @@ static double row_sqdev(const float *restrict r, long B, float mean)
 }
 
 /* xhat = (x - mean) * rstd with the biased variance var and rstd = 1 / sqrt(var + eps), for
- * m0 <= m < m1 (two passes over each channel: the mean, then the squared deviations). */
+ * every m (two passes over each channel: the mean, then the squared deviations). */
 void norm_forward(const float *restrict x, float *restrict xhat, float *restrict mean,
-                  float *restrict var, float *restrict rstd, long A, long M, long B, double eps,
-                  long m0, long m1)
+                  float *restrict var, float *restrict rstd, long A, long M, long B, double eps)
 {
     const double n = (double)A * B;
-    for (long m = m0; m < m1; m++) {
+    for (long m = 0; m < M; m++) {
         double s = 0.0;
         for (long a = 0; a < A; a++)
             s += row_sum(x + (a * M + m) * B, B);
@@ -327,11 +325,10 @@ void norm_forward(const float *restrict x, float *restrict xhat, float *restrict
 
 /* gx = (g - mean(g) - xhat * mean(g * xhat)) * rstd: the input gradient of norm_forward. */
 void norm_backward(const float *restrict g, const float *restrict xhat,
-                   const float *restrict rstd, float *restrict gx, long A, long M, long B,
-                   long m0, long m1)
+                   const float *restrict rstd, float *restrict gx, long A, long M, long B)
 {
     const double n = (double)A * B;
-    for (long m = m0; m < m1; m++) {
+    for (long m = 0; m < M; m++) {
         double sg = 0.0, sgx = 0.0;
         for (long a = 0; a < A; a++) {
             sg += row_sum(g + (a * M + m) * B, B);
@@ -350,9 +347,9 @@ void norm_backward(const float *restrict g, const float *restrict xhat,
 
 /* y = x * w[m] + b[m] (w or b NULL: 1 or 0). */
 void affine_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
-                    float *restrict y, long A, long M, long B, long m0, long m1)
+                    float *restrict y, long A, long M, long B)
 {
-    for (long m = m0; m < m1; m++) {
+    for (long m = 0; m < M; m++) {
         const float s = w ? w[m] : 1.0f, t = bias ? bias[m] : 0.0f;
         for (long a = 0; a < A; a++) {
             const float *restrict src = x + (a * M + m) * B;
@@ -367,9 +364,9 @@ void affine_forward(const float *restrict x, const float *restrict w, const floa
  * skipped where its pointer is NULL (gx needs w). */
 void affine_backward(const float *restrict g, const float *restrict x, const float *restrict w,
                      float *restrict gx, float *restrict gw, float *restrict gb, long A, long M,
-                     long B, long m0, long m1)
+                     long B)
 {
-    for (long m = m0; m < m1; m++) {
+    for (long m = 0; m < M; m++) {
         double sw = 0.0, sb = 0.0;
         for (long a = 0; a < A; a++) {
             const long off = (a * M + m) * B;

@@ -86,7 +86,7 @@ class _Standardize(Op):
             kept = tuple(1 if i in axes else m for i, m in enumerate(x.shape))
             xhat = np.empty_like(x)
             mean, var, rstd = (np.empty(kept, np.float32) for _ in range(3))
-            _native.call("norm_forward", x, xhat, mean, var, rstd, *layout, eps, 0, layout[1])
+            _native.call("norm_forward", x, xhat, mean, var, rstd, *layout, eps)
             ctx.save_for_backward(xhat, rstd)
             ctx.mark_non_differentiable(mean, var)
             return xhat, rstd, mean, var
@@ -120,7 +120,7 @@ class _Standardize(Op):
             if ctx.center and layout and _native.takes(xa):
                 ga = np.ascontiguousarray(ga, np.float32)
                 gx = np.empty_like(ga)
-                _native.call("norm_backward", ga, xa, rstd._data, gx, *layout, 0, layout[1])
+                _native.call("norm_backward", ga, xa, rstd._data, gx, *layout)
                 return Tensor._make(gx), None, None, None
             gx = xa * (_sum_product(xp, ga, xa, axes) / -ctx.n)
             gx += ga
@@ -144,7 +144,7 @@ class _Affine(Op):
         layout = _affine_layout(x, w, b)
         if layout:
             y = np.empty_like(x)
-            _native.call("affine_forward", x, w, b, y, *layout, 0, layout[1])
+            _native.call("affine_forward", x, w, b, y, *layout)
         else:
             y = x * w if w is not None else x + b
             if w is not None and b is not None:
@@ -166,11 +166,9 @@ class _Affine(Op):
             gc = np.ascontiguousarray(ga) if isinstance(ga, np.ndarray) else ga
             layout = _affine_layout(gc, wa, None, shape)
             if layout and (xa is None or _native.takes(xa)):
-                ga = gc
-                m = layout[1]
-                gx = np.empty_like(ga) if need[0] and w is not None else None
-                gw, gb = (np.empty(m, np.float32) if need[i] else None for i in (1, 2))
-                _native.call("affine_backward", ga, xa, wa, gx, gw, gb, *layout, 0, m)
+                gx = np.empty_like(gc) if need[0] and w is not None else None
+                gw, gb = (np.empty(layout[1], np.float32) if need[i] else None for i in (1, 2))
+                _native.call("affine_backward", gc, xa, wa, gx, gw, gb, *layout)
                 return (g if gx is None else Tensor._make(gx),
                         None if gw is None else Tensor._make(gw.reshape(w.shape)),
                         None if gb is None else Tensor._make(gb.reshape(ctx._in_meta[2][0])))
