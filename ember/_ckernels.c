@@ -598,6 +598,130 @@ WIDE void conv_direct(const float *restrict x, const float *restrict w,
     }
 }
 
+/* ---- LSTM layer loops (ember/nn/modules/rnn.py) ------------------------------------------
+ * One call walks every step of a layer.  Step k covers rows rows[k] .. rows[k] + sizes[k] - 1
+ * of the packed arrays (steps in the order the layer walks them; batch row b of a step is
+ * sequence b); gates are PyTorch's (i, f, g, o) blocks of H columns, 4H per row.  Each step's
+ * recurrent product goes to the BLAS NumPy loaded: its cblas_sgemm is passed in as a pointer,
+ * with 64-bit (ilp64) or 32-bit integers. */
+
+typedef void (*sgemm32_fn)(int, int, int, int, int, int, float, const float *, int,
+                           const float *, int, float, float *, int);
+typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *,
+                           int64_t, const float *, int64_t, float, float *, int64_t);
+
+/* c = a b + beta c, row-major, a (m, k), b (k, n) */
+static void sgemm(void *fn, long ilp64, long m, long n, long k, const float *a, const float *b,
+                  float beta, float *c)
+{
+    if (ilp64)
+        ((sgemm64_fn)fn)(101, 111, 111, m, n, k, 1.0f, a, k, b, n, beta, c, n);
+    else
+        ((sgemm32_fn)fn)(101, 111, 111, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, beta,
+                         c, (int)n);
+}
+
+/* e^y - 1 for y in [-40, 0], to float32's relative accuracy near 0 as well: y = k ln 2 + r,
+ * e^y - 1 = 2^k (e^r - 1) + 2^k - 1 with e^r - 1 = r (1 + r/2 + ... + r^6/7!) */
+static inline float expm1_f(float y)
+{
+    y = y < -40.0f ? -40.0f : y;
+    const float k = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
+    const float r = (y - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    union { int i; float f; } s = {((int)k + 127) << 23};
+    return s.f * (p * r) + (s.f - 1.0f);
+}
+
+/* tanh x = -(e^-2|x| - 1) / (2 + e^-2|x| - 1), with the sign of x (NaN kept) */
+static inline float tanh_f(float x)
+{
+    const float e = expm1_f(-2.0f * fabsf(x));
+    return copysignf(-e / (2.0f + e), x);
+}
+
+static inline float sigmoid_f(float z) { return 1.0f / (1.0f + exp_f(-z)); }
+
+/* One row of a step: the gates' pre-activations z (4H) become their activations; c (the
+ * row's cell state) and h its new state, also stored as the step's cell, tanh(cell), output. */
+static inline void lstm_cell(float *restrict z, float *restrict c, float *restrict h,
+                             float *restrict cell, float *restrict tc, float *restrict out,
+                             long H)
+{
+    for (long j = 0; j < H; j++) {
+        const float i = sigmoid_f(z[j]), f = sigmoid_f(z[H + j]);
+        const float g = tanh_f(z[2 * H + j]), o = sigmoid_f(z[3 * H + j]);
+        const float cn = f * c[j] + i * g, t = tanh_f(cn);
+        z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+        c[j] = cn, cell[j] = cn, tc[j] = t;
+        h[j] = o * t, out[j] = o * t;
+    }
+}
+
+/* gates: (rows, 4H) input projections in, activations out; hs, cs: (batch, H) states, the
+ * initial ones in and the final ones out; w_t: (H, 4H), the recurrent weight transposed. */
+WIDE void lstm_forward(float *gates, const float *w_t, float *hs, float *cs, float *out,
+                       float *cells, float *tanh_c, const int64_t *rows, const int64_t *sizes,
+                       long steps, long H, void *gemm, long ilp64)
+{
+    for (long k = 0; k < steps; k++) {
+        const long row = rows[k], bs = sizes[k];
+        float *z = gates + row * 4 * H;
+        if (bs > 0)
+            sgemm(gemm, ilp64, bs, 4 * H, H, hs, w_t, 1.0f, z);
+        for (long b = 0; b < bs; b++) {
+            const long r = (row + b) * H;
+            lstm_cell(z + b * 4 * H, cs + b * H, hs + b * H, cells + r, tanh_c + r, out + r, H);
+        }
+    }
+}
+
+/* One row of a step backwards: dh, dc (the row's state gradients) take the output's
+ * gradient g; dz gets the gates' gradients and dc the previous cell's (dh is the caller's). */
+static inline void lstm_cell_grad(const float *restrict a, const float *restrict tc,
+                                  const float *restrict c_prev, const float *restrict g,
+                                  float *restrict dz, const float *restrict dh,
+                                  float *restrict dc, long H)
+{
+    for (long j = 0; j < H; j++) {
+        const float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j], t = tc[j];
+        const float dhj = dh[j] + g[j], dcj = dc[j] + dhj * o * (1.0f - t * t);
+        dz[j] = dcj * gg * (i - i * i);
+        dz[H + j] = dcj * c_prev[j] * (f - f * f);
+        dz[2 * H + j] = dcj * i * (1.0f - gg * gg);
+        dz[3 * H + j] = dhj * t * (o - o * o);
+        dc[j] = dcj * f;
+    }
+}
+
+/* The forward's steps in reverse: act, cells, tanh_c as lstm_forward left them; c0 the initial
+ * cells; g_out (rows, H) the outputs' gradient; w: (4H, H) the recurrent weight; dh, dc: the
+ * final states' gradients in, the initial states' out; dz: (rows, 4H) the gates' gradients. */
+WIDE void lstm_backward(const float *act, const float *cells, const float *tanh_c,
+                        const float *c0, const float *g_out, const float *w, float *dz,
+                        float *dh, float *dc, const int64_t *rows, const int64_t *sizes,
+                        long steps, long H, void *gemm, long ilp64)
+{
+    for (long k = steps - 1; k >= 0; k--) {
+        const long row = rows[k], bs = sizes[k];
+        const long prev = k > 0 ? rows[k - 1] : 0, had = k > 0 ? sizes[k - 1] : 0;
+        for (long b = 0; b < bs; b++) {
+            const long r = row + b;
+            const float *cp = b < had ? cells + (prev + b) * H : c0 + b * H;
+            lstm_cell_grad(act + r * 4 * H, tanh_c + r * H, cp, g_out + r * H, dz + r * 4 * H,
+                           dh + b * H, dc + b * H, H);
+        }
+        if (bs > 0)
+            sgemm(gemm, ilp64, bs, H, 4 * H, dz + row * 4 * H, w, 0.0f, dh);
+    }
+}
+
 /* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
  * the kernels themselves are reached through ctypes. */
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",

@@ -29,6 +29,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "maxpool2x2": (None, [_P] * 3 + [_L] * 5),
     "maxpool_grad": (None, [_P] * 3 + [_L] * 3),
     "conv_direct": (None, [_P] * 4 + [_L] * 10),
+    "lstm_forward": (None, [_P] * 9 + [_L] * 2 + [_P, _L]),
+    "lstm_backward": (None, [_P] * 11 + [_L] * 2 + [_P, _L]),
 }
 _lib: list = []
 

@@ -26,7 +26,8 @@ _state: dict = {}
 
 
 def _openblas():
-    """(set_num_threads, get_num_threads) of the OpenBLAS loaded in this process, or None."""
+    """(set_num_threads, get_num_threads, sgemm) of the OpenBLAS loaded in this process, or
+    None; sgemm is (address of its cblas_sgemm, whether its integers are 64-bit) or None."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
@@ -45,8 +46,18 @@ def _openblas():
             if setter is not None and getter is not None:
                 setter.argtypes, setter.restype = [index], None
                 getter.argtypes, getter.restype = [], index
-                return setter, getter
+                gemm = getattr(lib, f"{prefix.replace('openblas_', '')}cblas_sgemm{suffix}", None)
+                gemm = (ctypes.cast(gemm, ctypes.c_void_p).value, index is ctypes.c_int64
+                        ) if gemm is not None else None
+                return setter, getter, gemm
     return None
+
+
+def blas_sgemm():
+    """(address of the cblas_sgemm NumPy's OpenBLAS exports, whether its integers are 64-bit),
+    for compiled kernels that multiply inside their loops; None without one."""
+    workers()
+    return _state["blas"][2] if _state["blas"] else None
 
 
 def workers() -> int:
@@ -109,7 +120,7 @@ def parallel_for(fn: Callable, parts: Sequence, enabled: bool = True) -> list:
         finally:
             _inside.flag = False
 
-    setter, getter = _state["blas"]
+    setter, getter, _ = _state["blas"]
     with _lock:  # one parallel region at a time: BLAS's thread count is process-wide
         before = getter()
         setter(1)

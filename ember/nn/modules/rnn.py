@@ -16,8 +16,12 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ember import _dtype as DT
+from ember import _native
 from ember._device import get_xp
+from ember._parallel import blas_sgemm
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.nn import functional as F
@@ -82,11 +86,6 @@ def _gate_planes(w, scale: bool = False):
     return planes
 
 
-def _gate_rows(planes):
-    """(4, H, ...) planes in the fused order back to PyTorch's (4H, ...) rows."""
-    return planes[_GATE_UNORDER].reshape((-1,) + planes.shape[2:])
-
-
 def _prev_rows(rows, init, order: list):
     """Row for row, the state each step started from: ``init`` or an earlier step's row."""
     xp = get_xp(rows)
@@ -112,11 +111,10 @@ class _LSTMLayer(Op):
     """One LSTM direction over packed rows: (output rows, final h, final c).
 
     Step t updates the first ``bs`` sequences; the others keep their state (ended, or in the
-    reversed walk not yet begun).  The forward loop is one batched GEMM (a (bs, H) x (H, H)
-    product per gate) and eight passes on contiguous blocks per step, and keeps the gate
-    activations, the cells and their tanh; the backward first derives from them, for all steps
-    at once, the factors its loop multiplies by, so that loop is six passes and one batched
-    GEMM per step.
+    reversed walk not yet begun).  The forward keeps the gate activations, the cells and their
+    tanh; the backward walks the steps back to the gates' gradient dz (rows, 4H), then takes
+    every weight's gradient from it in one GEMM for all steps at once.  On float32 NumPy arrays
+    the compiled loops run the steps (``_forward_compiled``), elsewhere NumPy does.
     """
 
     def name(self) -> str:
@@ -124,107 +122,161 @@ class _LSTMLayer(Op):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_sizes, reverse):
-        xp = get_xp(x)
-        hidden = w_hh.shape[1]
-        rows, batch = x.shape[0], h0.shape[0]
-        gates = xp.matmul(x, _gate_planes(w_ih, True).transpose(0, 2, 1))  # (4, rows, H)
-        if b_ih is not None:
-            gates += _gate_planes(b_ih + b_hh, True)[:, None, :]
-        w_hh4 = xp.ascontiguousarray(_gate_planes(w_hh, True).transpose(0, 2, 1))
-        out = xp.empty((rows, hidden), x.dtype)
-        cells = xp.empty_like(out)
-        tanh_c = xp.empty_like(out)
-        rec = xp.empty(4 * batch * hidden, x.dtype)
-        ig = xp.empty((batch, hidden), x.dtype)
-        half = x.dtype.type(0.5)  # a NumPy scalar: a Python float costs a conversion per call
-        h_n, c_n = h0.copy(), c0.copy()
         order = _step_order(batch_sizes, reverse)
-        hp, cp = h0[:order[0][1] if order else 0], c0[:order[0][1] if order else 0]
-        for k, (row, bs) in enumerate(order):
-            if bs > hp.shape[0]:  # reversed walk: sequences join with their initial state
-                hp = xp.concatenate([hp, h0[hp.shape[0]:bs]])
-                cp = xp.concatenate([cp, c0[cp.shape[0]:bs]])
-            rs = slice(row, row + bs)
-            a = gates[:, rs]
-            r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
-            xp.matmul(hp[:bs], w_hh4, out=r)
-            a += r
-            xp.tanh(a, out=a)
-            sig = a[:3]
-            sig *= half
-            sig += half
-            c, h, t = cells[rs], out[rs], tanh_c[rs]
-            xp.multiply(a[2], cp[:bs], out=c)
-            xp.multiply(a[1], a[3], out=ig[:bs])
-            c += ig[:bs]
-            xp.tanh(c, out=t)
-            xp.multiply(t, a[0], out=h)
-            hp, cp = h, c
-            lo = order[k + 1][1] if k + 1 < len(order) else 0
-            if lo < bs:  # sequences whose last step this is
-                h_n[lo:bs] = h[lo:]
-                c_n[lo:bs] = c[lo:]
         ctx.batch_sizes, ctx.reverse = batch_sizes, reverse
+        ctx.gemm = _compiled_gemm(x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+        run = _forward_numpy if ctx.gemm is None else _forward_compiled
+        out, h_n, c_n, gates, cells, tanh_c = run(x, w_ih, w_hh, b_ih, b_hh, h0, c0, order,
+                                                  ctx.gemm)
         if ctx.needs_input_grad:
             ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, gates, cells, tanh_c)
         return out, h_n, c_n
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, gates, cells, tanh_c = ctx.saved_tensors
+        saved = ctx.saved_tensors
         if grad_mode.is_grad_enabled():
-            return _lstm_graph_backward(ctx, (x, w_ih, w_hh, b_ih, b_hh, h0, c0),
-                                        (g_out, g_h, g_c))
-        xp = get_xp(x._data)
-        a, cs, tc = gates._data, cells._data, tanh_c._data
-        hidden = cs.shape[1]
+            return _lstm_graph_backward(ctx, saved[:7], (g_out, g_h, g_c))
+        x, w_ih, w_hh, b_ih, _, h0, c0, out, act, cells, tanh_c = (
+            None if t is None else t._data for t in saved)
         order = _step_order(ctx.batch_sizes, ctx.reverse)
-        o, i, f, g = a
-        # factors of the loop, all steps at once: dz = (dh q_o, dc q_i, dc q_f, dc q_g) with
-        # q_o = tanh(c) o', q_i = g i', q_f = c_prev f', q_g = i (1 - g^2); dc += dh k
-        q = xp.multiply(a, a)
-        xp.subtract(a, q, out=q)  # s (1 - s) in the sigmoid planes
-        q[0] *= tc
-        q[1] *= g
-        q[2] *= _prev_rows(cs, c0._data, order)
-        xp.multiply(g, g, out=q[3])
-        xp.subtract(1, q[3], out=q[3])
-        q[3] *= i
-        k = xp.multiply(tc, tc)
-        xp.subtract(1, k, out=k)
-        k *= o
-        w4 = _gate_planes(w_hh._data)  # dh = sum over gates of dz_gate @ W_gate
-        go = g_out._data
-        dh, dc = g_h._data.copy(), g_c._data.copy()
-        tmp = xp.empty_like(dh)
-        rec = xp.empty(4 * dh.size, dh.dtype)
-        for row, bs in reversed(order):  # q becomes the gates' gradient dz in place
-            rs = slice(row, row + bs)
-            dhb, dcb, t = dh[:bs], dc[:bs], tmp[:bs]
-            dhb += go[rs]
-            xp.multiply(dhb, k[rs], out=t)
-            dcb += t
-            q[0, rs] *= dhb
-            q[1:, rs] *= dcb
-            dcb *= f[rs]
-            r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
-            xp.matmul(q[:, rs], w4, out=r)
-            xp.sum(r, axis=0, out=dhb)
-        dz, dzt = q, q.transpose(0, 2, 1)
-        del k, tmp, rec
-        need = ctx.needs_input_grad
-        dx = Tensor._make(xp.matmul(dz, _gate_planes(w_ih._data)).sum(axis=0)) if need[0] else None
-        dw_ih = Tensor._make(_gate_rows(xp.matmul(dzt, x._data))) if need[1] else None
-        dw_hh = None
-        if need[2]:
-            h_prev = _prev_rows(out._data, h0._data, order)
-            dw_hh = Tensor._make(_gate_rows(xp.matmul(dzt, h_prev)))
-        db = None
-        if b_ih is not None and (need[3] or need[4]):
-            db = Tensor._make(_gate_rows(dz.sum(axis=1)))
-        return (dx, dw_ih, dw_hh, db if need[3] else None, db if need[4] else None,
-                Tensor._make(dh) if need[5] else None, Tensor._make(dc) if need[6] else None,
-                None, None)
+        run = _backward_numpy if ctx.gemm is None else _backward_compiled
+        dz, dh, dc = run(act, cells, tanh_c, c0, w_hh, g_out._data, g_h._data, g_c._data,
+                         order, ctx.gemm)
+        need, xp = ctx.needs_input_grad, get_xp(dz)
+        dx = xp.matmul(dz, w_ih) if need[0] else None
+        dw_ih = xp.matmul(dz.T, x) if need[1] else None
+        dw_hh = xp.matmul(dz.T, _prev_rows(out, h0, order)) if need[2] else None
+        db = dz.sum(axis=0) if b_ih is not None and (need[3] or need[4]) else None
+        grads = (dx, dw_ih, dw_hh, db if need[3] else None, db if need[4] else None,
+                 dh if need[5] else None, dc if need[6] else None)
+        return tuple(None if g is None else Tensor._make(g) for g in grads) + (None, None)
+
+
+def _compiled_gemm(*arrays):
+    """The BLAS product the compiled LSTM loops call, where they take these arrays (float32
+    NumPy ones), else None."""
+    if not all(a is None or isinstance(a, np.ndarray) and a.dtype == np.float32
+               for a in arrays) or _native.kernels() is None:
+        return None
+    return blas_sgemm()
+
+
+def _steps(order: list) -> tuple:
+    """(first rows, batch sizes, count) of the steps in walk order, as the loops take them."""
+    return (np.array([row for row, _ in order], np.int64),
+            np.array([bs for _, bs in order], np.int64), len(order))
+
+
+def _forward_compiled(x, w_ih, w_hh, b_ih, b_hh, h0, c0, order: list, gemm) -> tuple:
+    """The forward with gates as PyTorch's (rows, 4H) and the steps in C (each step's
+    recurrent product on BLAS's threads)."""
+    gates = np.matmul(x, w_ih.T)
+    if b_ih is not None:
+        gates += b_ih + b_hh
+    w_t = np.ascontiguousarray(w_hh.T)
+    hs, cs = np.array(h0, order="C"), np.array(c0, order="C")
+    out = np.empty((x.shape[0], w_hh.shape[1]), np.float32)
+    cells, tanh_c = np.empty_like(out), np.empty_like(out)
+    _native.call("lstm_forward", gates, w_t, hs, cs, out, cells, tanh_c, *_steps(order),
+                 out.shape[1], *gemm)
+    return out, hs, cs, gates, cells, tanh_c
+
+
+def _backward_compiled(act, cells, tanh_c, c0, w_hh, g_out, g_h, g_c, order: list,
+                       gemm) -> tuple:
+    """The backward of ``_forward_compiled``: (dz, initial h's gradient, initial c's)."""
+    dz = np.empty_like(act)
+    dh, dc = np.array(g_h, np.float32, order="C"), np.array(g_c, np.float32, order="C")
+    g_out, c0 = np.ascontiguousarray(g_out, np.float32), np.ascontiguousarray(c0)
+    _native.call("lstm_backward", act, cells, tanh_c, c0, g_out, w_hh, dz, dh, dc,
+                 *_steps(order), w_hh.shape[1], *gemm)
+    return dz, dh, dc
+
+
+def _forward_numpy(x, w_ih, w_hh, b_ih, b_hh, h0, c0, order: list, gemm=None) -> tuple:
+    """The forward on any array module: the gates as four (rows, H) planes (``_gate_planes``),
+    each step one batched GEMM (a (bs, H) x (H, H) product per gate) and eight passes on
+    contiguous blocks."""
+    xp = get_xp(x)
+    hidden = w_hh.shape[1]
+    rows, batch = x.shape[0], h0.shape[0]
+    gates = xp.matmul(x, _gate_planes(w_ih, True).transpose(0, 2, 1))  # (4, rows, H)
+    if b_ih is not None:
+        gates += _gate_planes(b_ih + b_hh, True)[:, None, :]
+    w_hh4 = xp.ascontiguousarray(_gate_planes(w_hh, True).transpose(0, 2, 1))
+    out = xp.empty((rows, hidden), x.dtype)
+    cells = xp.empty_like(out)
+    tanh_c = xp.empty_like(out)
+    rec = xp.empty(4 * batch * hidden, x.dtype)
+    ig = xp.empty((batch, hidden), x.dtype)
+    half = x.dtype.type(0.5)  # a NumPy scalar: a Python float costs a conversion per call
+    h_n, c_n = h0.copy(), c0.copy()
+    hp, cp = h0[:order[0][1] if order else 0], c0[:order[0][1] if order else 0]
+    for k, (row, bs) in enumerate(order):
+        if bs > hp.shape[0]:  # reversed walk: sequences join with their initial state
+            hp = xp.concatenate([hp, h0[hp.shape[0]:bs]])
+            cp = xp.concatenate([cp, c0[cp.shape[0]:bs]])
+        rs = slice(row, row + bs)
+        a = gates[:, rs]
+        r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
+        xp.matmul(hp[:bs], w_hh4, out=r)
+        a += r
+        xp.tanh(a, out=a)
+        sig = a[:3]
+        sig *= half
+        sig += half
+        c, h, t = cells[rs], out[rs], tanh_c[rs]
+        xp.multiply(a[2], cp[:bs], out=c)
+        xp.multiply(a[1], a[3], out=ig[:bs])
+        c += ig[:bs]
+        xp.tanh(c, out=t)
+        xp.multiply(t, a[0], out=h)
+        hp, cp = h, c
+        lo = order[k + 1][1] if k + 1 < len(order) else 0
+        if lo < bs:  # sequences whose last step this is
+            h_n[lo:bs] = h[lo:]
+            c_n[lo:bs] = c[lo:]
+    return out, h_n, c_n, gates, cells, tanh_c
+
+
+def _backward_numpy(a, cs, tc, c0, w_hh, go, g_h, g_c, order: list, gemm=None) -> tuple:
+    """The backward of ``_forward_numpy``: the factors its loop multiplies by come first, for
+    all steps at once, so that loop is six passes and one batched GEMM per step."""
+    xp = get_xp(a)
+    hidden = cs.shape[1]
+    o, i, f, g = a
+    # factors of the loop, all steps at once: dz = (dh q_o, dc q_i, dc q_f, dc q_g) with
+    # q_o = tanh(c) o', q_i = g i', q_f = c_prev f', q_g = i (1 - g^2); dc += dh k
+    q = xp.multiply(a, a)
+    xp.subtract(a, q, out=q)  # s (1 - s) in the sigmoid planes
+    q[0] *= tc
+    q[1] *= g
+    q[2] *= _prev_rows(cs, c0, order)
+    xp.multiply(g, g, out=q[3])
+    xp.subtract(1, q[3], out=q[3])
+    q[3] *= i
+    k = xp.multiply(tc, tc)
+    xp.subtract(1, k, out=k)
+    k *= o
+    w4 = _gate_planes(w_hh)  # dh = sum over gates of dz_gate @ W_gate
+    dh, dc = g_h.copy(), g_c.copy()
+    tmp = xp.empty_like(dh)
+    rec = xp.empty(4 * dh.size, dh.dtype)
+    for row, bs in reversed(order):  # q becomes the gates' gradient dz in place
+        rs = slice(row, row + bs)
+        dhb, dcb, t = dh[:bs], dc[:bs], tmp[:bs]
+        dhb += go[rs]
+        xp.multiply(dhb, k[rs], out=t)
+        dcb += t
+        q[0, rs] *= dhb
+        q[1:, rs] *= dcb
+        dcb *= f[rs]
+        r = rec[:4 * bs * hidden].reshape(4, bs, hidden)
+        xp.matmul(q[:, rs], w4, out=r)
+        xp.sum(r, axis=0, out=dhb)
+    dz = xp.ascontiguousarray(q[_GATE_UNORDER].transpose(1, 0, 2)).reshape(q.shape[1], 4 * hidden)
+    return dz, dh, dc
 
 
 def _lstm_graph_backward(ctx, inputs: tuple, grads: tuple) -> tuple:
