@@ -396,7 +396,7 @@ void affine_backward(const float *restrict g, const float *restrict x, const flo
  * that the loops vectorize. */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define WIDE __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define WIDE __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define WIDE
 #endif
@@ -413,14 +413,10 @@ static inline float exp_f(float x)
     x = x < -104.0f ? -104.0f : (x > 88.0f ? 88.0f : x);
     const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
     const float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    const float r2 = r * r; /* Estrin's scheme: short dependency chains */
+    const float p = ((1.0f + r) + r2 * (0.5f + r * (1.0f / 6.0f))) +
+                    (r2 * r2) * ((1.0f / 24.0f + r * (1.0f / 120.0f)) +
+                                 r2 * (1.0f / 720.0f + r * (1.0f / 5040.0f)));
     const int ki = (int)k, k1 = ki >> 1, k2 = ki - k1;
     union { int i; float f; } s1 = {(k1 + 127) << 23}, s2 = {(k2 + 127) << 23};
     return p * s1.f * s2.f;
@@ -430,15 +426,11 @@ static inline float exp_f(float x)
 static inline float normal_cdf(float x)
 {
     const float t = 1.0f / (1.0f + fabsf(x) * 0.35355339f);
-    float p = ERFC_NR[0] * t + ERFC_NR[1];
-    p = p * t + ERFC_NR[2];
-    p = p * t + ERFC_NR[3];
-    p = p * t + ERFC_NR[4];
-    p = p * t + ERFC_NR[5];
-    p = p * t + ERFC_NR[6];
-    p = p * t + ERFC_NR[7];
-    p = p * t + ERFC_NR[8];
-    p = p * t + (ERFC_NR[9] - 0.69314718f) - 0.5f * x * x;
+    const float t2 = t * t, t4 = t2 * t2; /* P(t) by Estrin's scheme */
+    const float a = (ERFC_NR[9] - 0.69314718f) + ERFC_NR[8] * t;
+    const float b = ERFC_NR[7] + ERFC_NR[6] * t, c = ERFC_NR[5] + ERFC_NR[4] * t;
+    const float d = ERFC_NR[3] + ERFC_NR[2] * t, e = ERFC_NR[1] + ERFC_NR[0] * t;
+    const float p = ((a + t2 * b) + t4 * ((c + t2 * d) + t4 * e)) - 0.5f * x * x;
     const float tail = exp_f(p) * t; /* Phi(-|x|) */
     return x >= 0.0f ? 1.0f - tail : tail;
 }
