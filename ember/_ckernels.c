@@ -714,6 +714,61 @@ WIDE void lstm_backward(const float *act, const float *cells, const float *tanh_
     }
 }
 
+/* ---- Optimizer steps (ember/optim): one pass over a float32 parameter, its gradient and
+ * its state, in the order of operations of the optimizers' NumPy paths (float32 arithmetic on
+ * the hyperparameters rounded to float32). ---------------------------------------------------- */
+
+/* SGD: d = g (+ wd p); buf = momentum buf + (1 - dampening) d (buf = d on the first step);
+ * d = buf, or d + momentum buf with Nesterov; p -= lr d.  buf may be NULL (no momentum). */
+WIDE void sgd_step(float *restrict p, const float *restrict g, float *restrict buf, long n,
+                   double lr, double momentum, double dampening, double wd, long nesterov,
+                   long maximize, long first)
+{
+    const float lr_f = (float)lr, m = (float)momentum, keep = (float)(1 - dampening);
+    const float wd_f = (float)wd, sign = maximize ? -1.0f : 1.0f;
+    for (long i = 0; i < n; i++) {
+        float d = sign * g[i];
+        if (wd != 0)
+            d = d + wd_f * p[i];
+        if (buf) {
+            const float b = first ? d : (dampening == 0 ? buf[i] * m + d : buf[i] * m + keep * d);
+            buf[i] = b;
+            d = nesterov ? d + m * b : b;
+        }
+        p[i] = p[i] - lr_f * d;
+    }
+}
+
+/* Adam (AdamW with decoupled): m += (g - m)(1 - beta1); v = beta2 v + (1 - beta2) g^2;
+ * vmax = max(vmax, v) with AMSGrad (vmax not NULL; NaN kept); p -= step_size m /
+ * (sqrt(v or vmax) / bc2_sqrt + eps).  Weight decay: p *= 1 - lr wd first (decoupled), else
+ * g += wd p. */
+WIDE void adam_step(float *restrict p, const float *restrict g, float *restrict m,
+                    float *restrict v, float *restrict vmax, long n, double lr, double beta1,
+                    double beta2, double eps, double wd, long decoupled, long maximize,
+                    double step_size, double bc2_sqrt)
+{
+    const float shrink = (float)(1 - lr * wd), wd_f = (float)wd, sign = maximize ? -1.0f : 1.0f;
+    const float a1 = (float)(1 - beta1), b2 = (float)beta2, a2 = (float)(1 - beta2);
+    const float eps_f = (float)eps, step = (float)step_size, bc2 = (float)bc2_sqrt;
+    for (long i = 0; i < n; i++) {
+        float gi = sign * g[i], pi = p[i];
+        if (wd != 0 && decoupled)
+            pi = pi * shrink;
+        else if (wd != 0)
+            gi = gi + wd_f * pi;
+        const float mi = m[i] + (gi - m[i]) * a1, vi = v[i] * b2 + a2 * gi * gi;
+        m[i] = mi, v[i] = vi;
+        float sq = vi;
+        if (vmax) {
+            const float old = vmax[i];
+            sq = (old != old || old > vi) ? old : vi;
+            vmax[i] = sq;
+        }
+        p[i] = pi - step * mi / (sqrtf(sq) / bc2 + eps_f);
+    }
+}
+
 /* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
  * the kernels themselves are reached through ctypes. */
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",

@@ -31,6 +31,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "conv_direct": (None, [_P] * 4 + [_L] * 10),
     "lstm_forward": (None, [_P] * 9 + [_L] * 2 + [_P, _L]),
     "lstm_backward": (None, [_P] * 11 + [_L] * 2 + [_P, _L]),
+    "sgd_step": (None, [_P] * 3 + [_L] + [_D] * 4 + [_L] * 3),
+    "adam_step": (None, [_P] * 5 + [_L] + [_D] * 5 + [_L] * 2 + [_D] * 2),
 }
 _lib: list = []
 

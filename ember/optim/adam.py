@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ember import _native
 from ember.optim.optimizer import Optimizer, _state_array, _step
 
 
@@ -40,11 +41,19 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
         for p in params:
-            g = self._grad(p, group["maximize"])
             state = self.state[p]
             step = _step(state)
             exp_avg = _state_array(state, "exp_avg", p)
             exp_avg_sq = _state_array(state, "exp_avg_sq", p)
+            step_size = lr / (1 - beta1**step)
+            bc2_sqrt = math.sqrt(1 - beta2**step)
+            max_sq = _state_array(state, "max_exp_avg_sq", p) if group["amsgrad"] else None
+            arrays = (p._data, p._grad._data, exp_avg, exp_avg_sq, max_sq)
+            if _native.takes(*(a for a in arrays if a is not None)):  # one compiled pass
+                _native.call("adam_step", *arrays, p._data.size, float(lr), beta1, beta2, eps,
+                             wd, decoupled, group["maximize"], step_size, bc2_sqrt)
+                continue
+            g = self._grad(p, group["maximize"])
             if wd != 0:
                 if decoupled:
                     p._data *= 1 - lr * wd
@@ -53,10 +62,7 @@ class Adam(Optimizer):
             exp_avg += (g - exp_avg) * (1 - beta1)
             exp_avg_sq *= beta2
             exp_avg_sq += (1 - beta2) * g * g
-            step_size = lr / (1 - beta1**step)
-            bc2_sqrt = math.sqrt(1 - beta2**step)
-            if group["amsgrad"]:
-                max_sq = _state_array(state, "max_exp_avg_sq", p)
+            if max_sq is not None:
                 np.maximum(max_sq, exp_avg_sq, out=max_sq)
                 denom = np.sqrt(max_sq) / bc2_sqrt + eps
             else:

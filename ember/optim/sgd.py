@@ -1,6 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
+from ember import _native
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import Optimizer, _sub_scaled_, required
@@ -27,6 +28,8 @@ class SGD(Optimizer):
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         dampening, nesterov = group["dampening"], group["nesterov"]
         for p in params:
+            if self._compiled(group, p):
+                continue
             d = self._grad(p, group["maximize"])
             if wd != 0:
                 d = d + wd * p._data
@@ -44,3 +47,20 @@ class SGD(Optimizer):
                         b += (1 - dampening) * d
                 d = d + momentum * buf._data if nesterov else buf._data
             _sub_scaled_(p._data, d, lr)
+
+    def _compiled(self, group: dict, p) -> bool:
+        """The whole update in one compiled pass (float32 NumPy arrays in C order); False
+        where the kernels do not take these arrays."""
+        momentum = group["momentum"]
+        buf = self.state[p].get("momentum_buffer") if momentum != 0 else None
+        arrays = (p._data, p._grad._data) + (() if buf is None else (buf._data,))
+        if not _native.takes(*arrays):
+            return False
+        first = momentum != 0 and buf is None
+        if first:
+            buf = self.state[p]["momentum_buffer"] = Tensor._make(get_xp(p._data).empty_like(
+                p._data))
+        _native.call("sgd_step", p._data, p._grad._data, None if buf is None else buf._data,
+                     p._data.size, float(group["lr"]), momentum, group["dampening"],
+                     group["weight_decay"], group["nesterov"], group["maximize"], first)
+        return True
