@@ -389,6 +389,68 @@ void affine_backward(const float *restrict g, const float *restrict x, const flo
     }
 }
 
+/* ---- layer norm: M rows of F features, y = (x - mean) rstd w + b per row (w, b may be
+ * NULL), as one op: the statistics and the affine in one call, all three gradients in one. */
+
+void layer_norm_forward(const float *restrict x, const float *restrict w,
+                        const float *restrict b, float *restrict y, float *restrict mean,
+                        float *restrict rstd, long M, long F, double eps)
+{
+    for (long r = 0; r < M; r++) {
+        const float *restrict xr = x + r * F;
+        float *restrict yr = y + r * F;
+        const float mu = (float)(row_sum(xr, F) / F);
+        const float rs = (float)(1.0 / sqrt(row_sqdev(xr, F, mu) / F + eps));
+        mean[r] = mu, rstd[r] = rs;
+        if (w && b)
+            for (long j = 0; j < F; j++)
+                yr[j] = (xr[j] - mu) * rs * w[j] + b[j];
+        else
+            for (long j = 0; j < F; j++)
+                yr[j] = (w ? (xr[j] - mu) * rs * w[j] : (xr[j] - mu) * rs) + (b ? b[j] : 0.0f);
+    }
+}
+
+/* With xhat = (x - mean) rstd and h = g w: gx = (h - mean(h) - xhat mean(h xhat)) rstd,
+ * gw = sum over rows of g xhat, gb = sum of g; gw, gb, gx skipped where NULL, w NULL means 1.
+ * Scratch: acc, 2F doubles (the column sums), tmp, 2F floats (a row's h and xhat). */
+void layer_norm_backward(const float *restrict g, const float *restrict x,
+                         const float *restrict w, const float *restrict mean,
+                         const float *restrict rstd, float *restrict gx, float *restrict gw,
+                         float *restrict gb, double *restrict acc, float *restrict tmp, long M,
+                         long F)
+{
+    double *restrict sw = acc, *restrict sb = acc + F;
+    float *restrict h = tmp, *restrict xh = tmp + F;
+    for (long j = 0; j < 2 * F; j++)
+        acc[j] = 0.0;
+    for (long r = 0; r < M; r++) {
+        const float *restrict gr = g + r * F, *restrict xr = x + r * F;
+        const float mu = mean[r], rs = rstd[r];
+        for (long j = 0; j < F; j++) {
+            xh[j] = (xr[j] - mu) * rs;
+            h[j] = w ? gr[j] * w[j] : gr[j];
+        }
+        if (gw || gb)
+            for (long j = 0; j < F; j++) {
+                sw[j] += gr[j] * xh[j];
+                sb[j] += gr[j];
+            }
+        if (!gx)
+            continue;
+        const float c1 = (float)(row_sum(h, F) / F), c2 = (float)(row_dot(h, xh, F) / F);
+        float *restrict dst = gx + r * F;
+        for (long j = 0; j < F; j++)
+            dst[j] = (h[j] - c1 - xh[j] * c2) * rs;
+    }
+    for (long j = 0; j < F; j++) {
+        if (gw)
+            gw[j] = (float)sw[j];
+        if (gb)
+            gb[j] = (float)sb[j];
+    }
+}
+
 /* ---- GELU (erf form) --------------------------------------------------------------------
  * Phi(-|x|) = t exp(P(t) - x^2 / 2) / 2 with t = 1 / (1 + |x| / (2 sqrt 2)) and Numerical
  * Recipes' erfc polynomial P (relative error < 1.2e-7 everywhere, so both tails keep float32

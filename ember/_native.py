@@ -22,6 +22,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "norm_backward": (None, [_P] * 4 + [_L] * 3),
     "affine_forward": (None, [_P] * 4 + [_L] * 3),
     "affine_backward": (None, [_P] * 6 + [_L] * 3),
+    "layer_norm_forward": (None, [_P] * 6 + [_L] * 2 + [_D]),
+    "layer_norm_backward": (None, [_P] * 10 + [_L] * 2),
     "gelu_forward": (None, [_P, _P, _L]),
     "gelu_backward": (None, [_P, _P, _P, _L]),
     "relu_forward": (None, [_P, _P, _L]),

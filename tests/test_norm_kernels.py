@@ -23,7 +23,7 @@ def path(request, monkeypatch):
         real = _native.call
 
         def counted(name, *args):
-            calls["n"] += name.startswith(("norm_", "affine_"))
+            calls["n"] += name.startswith(("norm_", "affine_", "layer_norm_"))
             return real(name, *args)
 
         monkeypatch.setattr(_native, "call", counted)
@@ -40,6 +40,9 @@ CASES = {
     "batch_norm1d_3d": (lambda m, c: m.nn.BatchNorm1d(c), (4, 16, 40)),
     "batch_norm_no_affine": (lambda m, c: m.nn.BatchNorm2d(c, affine=False), (4, 16, 6, 6)),
     "layer_norm": (lambda m, c: m.nn.LayerNorm([c, 24]), (6, 16, 24)),
+    "layer_norm_no_bias": (lambda m, c: m.nn.LayerNorm(21, bias=False), (5, 16, 21)),
+    "layer_norm_no_affine": (lambda m, c: m.nn.LayerNorm(7, elementwise_affine=False),
+                             (3, 16, 7)),
     "group_norm": (lambda m, c: m.nn.GroupNorm(4, c), (3, 16, 6, 6)),
     "instance_norm": (lambda m, c: m.nn.InstanceNorm2d(c, affine=True), (3, 16, 6, 6)),
 }
@@ -109,3 +112,41 @@ def test_non_contiguous_input_and_gradient(path):
         res.append((y, xt.grad))
     _close(res[1][0], res[0][0])
     _close(res[1][1], res[0][1])
+
+
+def test_layer_norm_large_offset_and_double_backward(path):
+    """Layer norm's statistics are two-pass too; its fused op's backward, when it must be
+    differentiable, replays the two-op form and matches torch's second derivatives."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 40)).astype(np.float32)
+    w = rng.standard_normal(40).astype(np.float32)
+    out = []
+    for lib in (torch, ember):
+        y = lib.nn.functional.layer_norm(lib.tensor(x + np.float32(1e4)), (40,))
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        z = lib.nn.functional.layer_norm(xt, (40,), wt, None)
+        (gx,) = lib.autograd.grad((z ** 3).sum(), xt, create_graph=True)
+        (gx * gx).sum().backward()
+        out.append((y, z, xt.grad, wt.grad))
+    (ty, tz, tgx, tgw), (ey, ez, egx, egw) = out
+    _close(ey, ty, atol=5e-3)
+    _close(ez, tz)
+    for ours, theirs in ((egx, tgx), (egw, tgw)):  # sums of terms up to 1e5: float32 rounding
+        _close(ours, theirs, atol=1e-5 * float(theirs.abs().max()))
+
+
+def test_layer_norm_non_contiguous_and_name(path):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 9, 16)).astype(np.float32)
+    g = rng.standard_normal((9, 6, 16)).astype(np.float32)
+    res = []
+    for lib in (torch, ember):
+        xt = lib.tensor(x, requires_grad=True)
+        ln = lib.nn.LayerNorm(16)
+        y = ln(xt.transpose(0, 1))
+        y.backward(lib.tensor(g).transpose(0, 1).contiguous().transpose(0, 1))
+        res.append((y, xt.grad, ln.weight.grad, ln.bias.grad))
+    for ours, theirs in zip(res[1], res[0]):
+        _close(ours, theirs)
+    if path[0] == "compiled":
+        assert res[1][0].grad_fn.name() == res[0][0].grad_fn.name()

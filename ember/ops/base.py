@@ -225,3 +225,23 @@ class BroadcastTo(Op):
 
 def sum_to(t: Tensor, shape: tuple) -> Tensor:
     return t if t._data.shape == tuple(shape) else SumTo.apply(t, tuple(shape))
+
+
+def replay_backward(ctx: Op, inputs: tuple, grads: tuple, replay) -> tuple:
+    """A fused op's backward as a graph (create_graph=True), one entry per input: the op's
+    output(s) recomputed by ``replay(*aliases)`` with differentiable ember ops on fresh aliases
+    of ``inputs`` (which tie the replay to them), and their vector-Jacobian product with
+    ``grads`` differentiated."""
+    from ember.autograd import grad
+
+    need = ctx.needs_input_grad
+    aliases = [t.view_as(t) if t is not None and need[k] else t for k, t in enumerate(inputs)]
+    outs = replay(*aliases)
+    outs = (outs,) if isinstance(outs, Tensor) else outs
+    wanted = [a for k, a in enumerate(aliases) if a is not None and need[k]]
+    # one scalar root: when one output is reachable from another (an LSTM's final states from
+    # its output rows), the engine's walk must not start from a root that another root reaches
+    vjp = sum((o * g).sum() for o, g in zip(outs, grads))
+    got = iter(grad(vjp, wanted, create_graph=True, allow_unused=True))
+    return tuple(next(got) if a is not None and need[k] else None
+                 for k, a in enumerate(aliases))

@@ -12,6 +12,7 @@ normalized in float32.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ember import _native
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.ops.base import Op
+from ember.ops.base import Op, replay_backward
 from ember.ops.pointwise import _need_tensor, _type_name, div
 
 
@@ -394,8 +395,57 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     if input.numel() == 0:
         return _affine(input.clone(), weight, bias)
     axes = tuple(range(input.dim() - len(ns), input.dim()))
-    xhat = _Standardize.apply(input, axes, eps, True)[0]
-    return _affine(xhat, weight, bias)
+    data = input._data
+    if isinstance(data, np.ndarray) and data.dtype == np.float32 and _native.takes(
+            *(p._data for p in (weight, bias) if p is not None)):
+        return _LayerNorm.apply(input, weight, bias, len(ns), eps)
+    return _layer_norm(axes, eps, input, weight, bias)
+
+
+def _layer_norm(axes: tuple, eps: float, input: Tensor, weight, bias) -> Tensor:
+    """Layer norm as two differentiable ops (their backward can be differentiated again)."""
+    return _affine(_Standardize.apply(input, axes, eps, True)[0], weight, bias)
+
+
+class _LayerNorm(Op):
+    """Layer norm of float32 NumPy arrays as one op over (rows, features): the compiled kernels
+    take the statistics and the affine in one call forward, all three gradients in one call
+    backward.  Saves the input and each row's mean and rstd, as PyTorch does; a backward
+    that must be differentiable replays ``_layer_norm``."""
+
+    def name(self) -> str:
+        return "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, dims, eps):
+        kept = x.shape[:x.ndim - dims] + (1,) * dims
+        features = math.prod(x.shape[x.ndim - dims:])
+        y = np.empty(x.shape, np.float32)
+        mean, rstd = np.empty(kept, np.float32), np.empty(kept, np.float32)
+        _native.call("layer_norm_forward", np.ascontiguousarray(x), w, b, y, mean, rstd,
+                     x.size // features, features, eps)
+        ctx.dims, ctx.eps = dims, eps
+        ctx.save_for_backward(x, w, b, mean, rstd)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, b, mean, rstd = ctx.saved_tensors
+        if _recording():
+            axes = tuple(range(x.dim() - ctx.dims, x.dim()))
+            return replay_backward(ctx, (x, w, b), (g,), partial(_layer_norm, axes, ctx.eps)
+                                   ) + (None, None)
+        need = ctx.needs_input_grad
+        xa = np.ascontiguousarray(x._data)
+        features = math.prod(xa.shape[xa.ndim - ctx.dims:])
+        gx = np.empty_like(xa) if need[0] else None
+        gw = np.empty(w.shape, np.float32) if w is not None and need[1] else None
+        gb = np.empty(b.shape, np.float32) if b is not None and need[2] else None
+        _native.call("layer_norm_backward", np.ascontiguousarray(g._data, np.float32), xa,
+                     None if w is None else w._data, mean._data, rstd._data, gx, gw, gb,
+                     np.empty(2 * features), np.empty(2 * features, np.float32),
+                     xa.size // features, features)
+        return tuple(None if a is None else Tensor._make(a) for a in (gx, gw, gb)) + (None, None)
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence, _host
-from ember.ops.base import Op
+from ember.ops.base import Op, replay_backward
 from ember.ops.creation import empty, zeros
 from ember.ops.pointwise import relu, sigmoid, tanh
 from ember.ops.shape import cat, split, stack
@@ -136,7 +137,8 @@ class _LSTMLayer(Op):
     def backward(ctx, g_out, g_h, g_c):
         saved = ctx.saved_tensors
         if grad_mode.is_grad_enabled():
-            return _lstm_graph_backward(ctx, saved[:7], (g_out, g_h, g_c))
+            return replay_backward(ctx, saved[:7], (g_out, g_h, g_c), partial(
+                _replay, ctx.batch_sizes, ctx.reverse)) + (None, None)
         x, w_ih, w_hh, b_ih, _, h0, c0, out, act, cells, tanh_c = (
             None if t is None else t._data for t in saved)
         order = _step_order(ctx.batch_sizes, ctx.reverse)
@@ -279,23 +281,10 @@ def _backward_numpy(a, cs, tc, c0, w_hh, go, g_h, g_c, order: list, gemm=None) -
     return dz, dh, dc
 
 
-def _lstm_graph_backward(ctx, inputs: tuple, grads: tuple) -> tuple:
-    """The layer's backward as a graph (create_graph=True): replay it with ember ops on fresh
-    aliases of the inputs and differentiate the replay; the aliases tie it to the inputs."""
-    from ember.autograd import grad
-
-    need = ctx.needs_input_grad
-    aliases = [t.view_as(t) if t is not None and need[k] else t for k, t in enumerate(inputs)]
-    x, w_ih, w_hh, b_ih, b_hh, h0, c0 = aliases
-    outs = _run_direction("LSTM", x, ctx.batch_sizes, [w_ih, w_hh, b_ih, b_hh, None], h0, c0,
-                          ctx.reverse, fused=False)
-    wanted = [a for k, a in enumerate(aliases) if a is not None and need[k]]
-    # one scalar root (the vector-Jacobian product): h_n and c_n are reachable from the output
-    # rows, and the engine's walk must not start from a root that another root reaches
-    vjp = sum((o * g).sum() for o, g in zip(outs, grads))
-    got = iter(grad(vjp, wanted, create_graph=True, allow_unused=True))
-    return tuple(next(got) if a is not None and need[k] else None
-                 for k, a in enumerate(aliases)) + (None, None)
+def _replay(batch_sizes: list, reverse: bool, x, w_ih, w_hh, b_ih, b_hh, h0, c0) -> tuple:
+    """The layer again in ember ops (for a differentiable backward)."""
+    return _run_direction("LSTM", x, batch_sizes, [w_ih, w_hh, b_ih, b_hh, None], h0, c0,
+                          reverse, fused=False)
 
 
 def _run_direction(mode: str, x: Tensor, batch_sizes: list, weights: list, h0: Tensor, c0,
