@@ -652,6 +652,30 @@ WIDE void conv_direct(const float *restrict x, const float *restrict w,
     }
 }
 
+/* ---- col2im for 2-D convolutions (ember/ops/conv.py _conv_input) -------------------------
+ * The (C, K1, K2, R, O1, N) columns of R output rows, batch last, added onto the
+ * (C, P0, P1, N) padded accumulator: tap (i, j) of output (r, s) lands on row
+ * r0 + i d0 + r s0, column j d1 + s s1.  One channel's accumulator stays in cache while all
+ * its taps are added, where NumPy makes a pass over it per tap. */
+
+WIDE void col2im2d(const float *restrict cols, float *restrict acc, long C, long K1, long K2,
+                   long R, long O1, long N, long P0, long P1, long r0, long s0, long s1,
+                   long d0, long d1)
+{
+    for (long c = 0; c < C; c++)
+        for (long i = 0; i < K1; i++)
+            for (long j = 0; j < K2; j++)
+                for (long r = 0; r < R; r++) {
+                    const float *restrict src = cols + (((c * K1 + i) * K2 + j) * R + r) * O1 * N;
+                    float *restrict row = acc + ((c * P0 + r0 + i * d0 + r * s0) * P1 + j * d1) * N;
+                    for (long s = 0; s < O1; s++) {
+                        float *restrict dst = row + s * s1 * N;
+                        for (long n = 0; n < N; n++)
+                            dst[n] += src[s * N + n];
+                    }
+                }
+}
+
 /* ---- LSTM layer loops (ember/nn/modules/rnn.py) ------------------------------------------
  * One call walks every step of a layer.  Step k covers rows rows[k] .. rows[k] + sizes[k] - 1
  * of the packed arrays (steps in the order the layer walks them; batch row b of a step is

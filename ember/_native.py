@@ -31,6 +31,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "maxpool2x2": (None, [_P] * 3 + [_L] * 5),
     "maxpool_grad": (None, [_P] * 3 + [_L] * 3),
     "conv_direct": (None, [_P] * 4 + [_L] * 10),
+    "col2im2d": (None, [_P] * 2 + [_L] * 13),
     "lstm_forward": (None, [_P] * 9 + [_L] * 2 + [_P, _L]),
     "lstm_backward": (None, [_P] * 11 + [_L] * 2 + [_P, _L]),
     "sgd_step": (None, [_P] * 3 + [_L] + [_D] * 4 + [_L] * 3),

@@ -8,7 +8,8 @@ range of output rows or part of a row) is multiplied by the (groups, O/g, C/g * 
 the whole patch matrix is never held.  The blocks run on all cores (``ember._parallel``): each
 thread copies, multiplies (BLAS single-threaded) and moves its own blocks.  Convolutions with
 few channels and a tall kernel instead copy the input once with every dim but the first
-unrolled (``_unrolled``): each output row's patch matrix is then a contiguous block of it.
+unrolled (``_unrolled``): each output row's patch matrix is then a contiguous block of it,
+multiplied on all of BLAS's threads.
 
 Its two adjoints are ops of their own, so that double backward (gradient penalties) goes
 through convolutions again:
@@ -27,6 +28,7 @@ from itertools import product
 
 import numpy as np
 
+from ember import _native
 from ember._device import get_xp
 from ember._parallel import parallel_for, workers
 from ember._tensor import Tensor
@@ -225,15 +227,16 @@ def _conv_forward(xp, x, w, b, cfg, out=None):
         u = _unrolled(xp, x, k, cfg, o, par)
         wm = xp.ascontiguousarray(xp.swapaxes(w, 1, 2)).reshape(co, -1)  # (O, k1, C, k2...)
         y = xp.empty((n, co) + o, xp.result_type(x, w))
-
-        def rows(share):
-            for r in share:
-                part = xp.matmul(wm, u[r * stride[0]:r * stride[0] + k[0]].reshape(wm.shape[1], -1))
-                if b is not None:
-                    part += b.reshape(co, 1)
-                y[:, :, r] = xp.moveaxis(part.reshape((co,) + o[1:] + (n,)), -1, 0)
-
-        parallel_for(rows, range(o[0]), par)
+        last = len(o) - 1
+        # one row at a time on all of BLAS's threads, as (o2... * N, K) @ (K, O): a few output
+        # channels make a short axis that BLAS runs at half speed on the outside of the product
+        for r in range(o[0]):
+            cols = u[r * stride[0]:r * stride[0] + k[0]].reshape(wm.shape[1], -1)
+            part = xp.matmul(cols.T, wm.T)
+            if b is not None:
+                part += b
+            y[:, :, r] = part.reshape(o[1:] + (n, co)).transpose(
+                (last, last + 1) + tuple(range(last)))
         return y
     v = _patches(xp, _batch_last(xp, x, pad), k, stride, dil, o)
     wm = w.reshape(groups, co // groups, -1)
@@ -274,9 +277,10 @@ def _col2im(xp, cols, n, c, k, out, spatial, cfg):
 
 def _conv_input(xp, g, w, b, spatial, cfg):
     """The adjoint of the convolution in its input: col2im of W^T g (the transposed conv), each
-    tap's columns added onto a strided slice.  When one tap's columns for the whole batch are
-    small, they are made tap by tap (one GEMM and one add each, nothing larger held);
-    otherwise block by block of output rows, all taps at once."""
+    tap's columns added onto a strided slice.  2-D float32 columns are made block by block of
+    output rows, all taps at once, and added by the compiled ``col2im2d``.  Otherwise, when
+    one tap's columns for the whole batch are small, they are made tap by tap (one GEMM and
+    one add each, nothing larger held); else block by block, one add per tap."""
     stride, pad, dil, groups = cfg
     n, co = g.shape[:2]
     c = w.shape[1] * groups
@@ -294,12 +298,16 @@ def _conv_input(xp, g, w, b, spatial, cfg):
     gt = xp.moveaxis(g, 0, -1)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad))
     acc = xp.zeros((c,) + padded + (n,), xp.result_type(g, w))
-    tapwise = c * math.prod(o) * n * g.itemsize <= _CHUNK_BYTES
+    # 2-D float32: the compiled col2im adds every tap at once (the GEMM is one for all taps)
+    native = len(k) == 2 and _native.takes(acc)
+    tapwise = not native and c * math.prod(o) * n * g.itemsize <= _CHUNK_BYTES
     if tapwise:
         chunks = [slice(0, o[0])]
         wt = w.reshape(groups, co // groups, c // groups, -1)
     else:
-        chunks = _row_chunks(o, _row_bytes((n, c), k, o, g.itemsize), _COL2IM_CHUNKS)
+        # the compiled col2im costs nothing per block: blocks as small as the forward's
+        chunks = _row_chunks(o, _row_bytes((n, c), k, o, g.itemsize),
+                             1 if native else _COL2IM_CHUNKS)
         wm = w.reshape(groups, co // groups, -1).transpose(0, 2, 1)
     for rows in chunks:
         gm = xp.ascontiguousarray(gt[:, rows]).reshape(groups, co // groups, -1)
@@ -308,6 +316,10 @@ def _conv_input(xp, g, w, b, spatial, cfg):
             # one output channel per group (depthwise): an outer product, faster than BLAS
             cols = wm * gm if co == groups else xp.matmul(wm, gm)
             cols = cols.reshape(block[:1] + tuple(k) + block[1:])
+        if native:
+            _native.call("col2im2d", cols, acc, c, *k, *block[1:], *padded,
+                         rows.start * stride[0], *stride, *dil)
+            continue
         for t, idx in enumerate(product(*(range(kk) for kk in k))):
             if tapwise:
                 wk = wt[..., t].transpose(0, 2, 1)
@@ -337,16 +349,12 @@ def _conv_weight(xp, x, g, wshape, cfg):
     if _by_rows(x.shape, co, k, o, cfg):
         u = _unrolled(xp, x, k, cfg, o, par)
         gt = _batch_last(xp, g, ((0, 0),) * len(o))
-
-        def rows(share):
-            gw = None
-            for r in share:
-                cols = u[r * stride[0]:r * stride[0] + k[0]].reshape(-1, gt[0, 0].size)
-                part = xp.matmul(cols, gt[:, r].reshape(co, -1).T)  # (k1 * C * k2..., O)
-                gw = part if gw is None else xp.add(gw, part, out=gw)
-            return gw
-
-        gw = sum(parallel_for(rows, range(o[0]), par))
+        # row by row on all of BLAS's threads, the few output channels inside the product
+        gw = None
+        for r in range(o[0]):
+            cols = u[r * stride[0]:r * stride[0] + k[0]].reshape(-1, gt[0, 0].size)
+            part = xp.matmul(gt[:, r].reshape(co, -1), cols.T).T  # (k1 * C * k2..., O)
+            gw = part if gw is None else xp.add(gw, part, out=gw)
         # (k1, C, k2..., O) -> (O, C, k1, k2...)
         gw = gw.reshape((k[0], x.shape[1]) + tuple(k[1:]) + (co,))
         return xp.ascontiguousarray(xp.moveaxis(gw, -1, 0).swapaxes(1, 2))
