@@ -1,11 +1,13 @@
 /* Compiled kernels for the loops NumPy cannot run at memory speed: the Winograd F(2x2, 3x3)
  * transforms of ember/ops/winograd.py; the normalizations' per-channel passes
- * (ember/ops/norm.py), fused into one or two passes over each channel; GELU, ReLU and 2x2
- * max pooling.
- * Plain C on float32 arrays, called through ctypes (ember/_native.py), which releases the
- * GIL, so ember's block threads run them side by side; the products between the Winograd
- * transforms stay BLAS's, through NumPy.  The module is optional: without it (no compiler
- * when pip built ember) the same ops run on their NumPy paths.
+ * (ember/ops/norm.py), fused into one or two passes over each channel; GELU, softmax, ReLU,
+ * 2x2 max pooling, direct convolution and col2im; the LSTM's step loops; the optimizers'
+ * updates.
+ * Plain C on float32 arrays, each kernel a function of this extension module (entry points at
+ * the end; ember/_native.py finds it), run without the GIL, so that ember's block threads run
+ * them side by side; the products between the Winograd transforms stay BLAS's, through
+ * NumPy.  The module is optional: without it (no compiler when pip built ember) the same ops
+ * run on their NumPy paths.
  *
  * Winograd: the output is cut into 2x2 tiles, Th x Tw of them per image; tile
  * t = (n * Th + th) * Tw + tw reads the 4x4 input tile at row 2 th - top, column 2 tw - left
@@ -20,6 +22,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* even[k] = row[c0 + 2k], odd[k] = row[c0 + 2k + 1] for k < m, zero outside 0 .. W - 1 or
  * where row is NULL (a row outside the input). */
@@ -513,6 +516,52 @@ WIDE void gelu_backward(const float *restrict g, const float *restrict x, float 
     }
 }
 
+/* ---- softmax and log-softmax along the last dim of (rows, n) (ember/ops/activation.py) ---
+ * Per row, as the NumPy path: s = x - max, then e^s / sum e^s or s - log sum e^s (a NaN
+ * anywhere makes the sum NaN, and so the whole row, as does a row of -inf). */
+
+WIDE void softmax_forward(const float *restrict x, float *restrict y, long rows, long n,
+                          long log)
+{
+    for (long r = 0; r < rows; r++) {
+        const float *restrict xr = x + r * n;
+        float *restrict yr = y + r * n;
+        float m = xr[0];
+        for (long i = 1; i < n; i++)
+            m = xr[i] > m ? xr[i] : m;
+        for (long i = 0; i < n; i++)
+            yr[i] = exp_f(xr[i] - m);
+        const float sum = (float)row_sum(yr, n);
+        if (log) {
+            const float ls = logf(sum);
+            for (long i = 0; i < n; i++)
+                yr[i] = (xr[i] - m) - ls;
+        } else {
+            for (long i = 0; i < n; i++)
+                yr[i] = yr[i] / sum;
+        }
+    }
+}
+
+/* softmax: gx = y (g - sum g y); log-softmax: gx = g - e^y sum g */
+WIDE void softmax_backward(const float *restrict g, const float *restrict y,
+                           float *restrict gx, long rows, long n, long log)
+{
+    for (long r = 0; r < rows; r++) {
+        const float *restrict gr = g + r * n, *restrict yr = y + r * n;
+        float *restrict out = gx + r * n;
+        if (log) {
+            const float sum = (float)row_sum(gr, n);
+            for (long i = 0; i < n; i++)
+                out[i] = gr[i] - exp_f(yr[i]) * sum;
+        } else {
+            const float dot = (float)row_dot(gr, yr, n);
+            for (long i = 0; i < n; i++)
+                out[i] = yr[i] * (gr[i] - dot);
+        }
+    }
+}
+
 /* ---- ReLU: y = max(x, 0) keeping NaN (and -0, as PyTorch does); gx = g where y > 0 or y is
  * NaN, else +0 -------------------------------------------------------------------------- */
 
@@ -855,9 +904,144 @@ WIDE void adam_step(float *restrict p, const float *restrict g, float *restrict 
     }
 }
 
-/* An importable module, so that ember finds the library's path as ember._ckernels.__file__;
- * the kernels themselves are reached through ctypes. */
+/* ---- Python entry points ------------------------------------------------------------------
+ * Each kernel is a METH_FASTCALL function of this module, its arguments spelled by a format:
+ * 'p' a pointer (a C-contiguous object with the buffer protocol, such as a NumPy array, for
+ * its data; an int address; None for NULL), 'l' an integer, 'd' a float.  The GIL is released
+ * while a kernel runs, so that ember's block threads run them side by side. */
+
+typedef union {
+    void *p;
+    long l;
+    double d;
+} arg;
+
+static int unpack(PyObject *const *args, Py_ssize_t nargs, const char *name, const char *fmt,
+                  arg *a)
+{
+    const Py_ssize_t n = (Py_ssize_t)strlen(fmt);
+    if (nargs != n) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments (%zd given)", name, n, nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = args[i];
+        if (fmt[i] == 'l') {
+            a[i].l = PyLong_AsLong(o);
+            if (a[i].l == -1 && PyErr_Occurred())
+                return -1;
+        } else if (fmt[i] == 'd') {
+            a[i].d = PyFloat_AsDouble(o);
+            if (a[i].d == -1.0 && PyErr_Occurred())
+                return -1;
+        } else if (o == Py_None) {
+            a[i].p = NULL;
+        } else if (PyLong_Check(o)) {
+            a[i].p = PyLong_AsVoidPtr(o);
+            if (PyErr_Occurred())
+                return -1;
+        } else {
+            Py_buffer view; /* the caller holds the object for the call: its data stays */
+            if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) < 0)
+                return -1;
+            a[i].p = view.buf;
+            PyBuffer_Release(&view);
+        }
+    }
+    return 0;
+}
+
+#define P(i) a[i].p
+#define L(i) a[i].l
+#define D(i) a[i].d
+#define ENTRY(name, fmt, ...)                                                    \
+    static PyObject *py_##name(PyObject *self, PyObject *const *args, Py_ssize_t n) \
+    {                                                                            \
+        arg a[sizeof(fmt)];                                                      \
+        if (unpack(args, n, #name, fmt, a) < 0)                                  \
+            return NULL;                                                         \
+        Py_BEGIN_ALLOW_THREADS name(__VA_ARGS__);                                \
+        Py_END_ALLOW_THREADS Py_RETURN_NONE;                                     \
+    }
+#define INT_ENTRY(name, fmt, ...)                                                \
+    static PyObject *py_##name(PyObject *self, PyObject *const *args, Py_ssize_t n) \
+    {                                                                            \
+        arg a[sizeof(fmt)];                                                      \
+        int r;                                                                   \
+        if (unpack(args, n, #name, fmt, a) < 0)                                  \
+            return NULL;                                                         \
+        Py_BEGIN_ALLOW_THREADS r = name(__VA_ARGS__);                            \
+        Py_END_ALLOW_THREADS return PyLong_FromLong(r);                          \
+    }
+#define METHOD(name) {#name, (PyCFunction)(void (*)(void))py_##name, METH_FASTCALL, NULL}
+
+INT_ENTRY(wino_input, "pplllllllllll",
+      P(0), P(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11), L(12))
+INT_ENTRY(wino_output, "plpplllllll",
+      P(0), L(1), P(2), P(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10))
+INT_ENTRY(wino_grad, "ppllllllll", P(0), P(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9))
+ENTRY(wino_filter, "ppll", P(0), P(1), L(2), L(3))
+ENTRY(wino_filter_grad, "ppll", P(0), P(1), L(2), L(3))
+ENTRY(norm_forward, "pppppllld", P(0), P(1), P(2), P(3), P(4), L(5), L(6), L(7), D(8))
+ENTRY(norm_backward, "pppplll", P(0), P(1), P(2), P(3), L(4), L(5), L(6))
+ENTRY(affine_forward, "pppplll", P(0), P(1), P(2), P(3), L(4), L(5), L(6))
+ENTRY(affine_backward, "pppppplll", P(0), P(1), P(2), P(3), P(4), P(5), L(6), L(7), L(8))
+ENTRY(layer_norm_forward, "pppppplld", P(0), P(1), P(2), P(3), P(4), P(5), L(6), L(7), D(8))
+ENTRY(layer_norm_backward, "ppppppppppll",
+      P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), L(10), L(11))
+ENTRY(gelu_forward, "ppl", P(0), P(1), L(2))
+ENTRY(gelu_backward, "pppl", P(0), P(1), P(2), L(3))
+ENTRY(softmax_forward, "pplll", P(0), P(1), L(2), L(3), L(4))
+ENTRY(softmax_backward, "ppplll", P(0), P(1), P(2), L(3), L(4), L(5))
+ENTRY(relu_forward, "ppl", P(0), P(1), L(2))
+ENTRY(relu_backward, "pppl", P(0), P(1), P(2), L(3))
+ENTRY(maxpool2x2, "ppplllll", P(0), P(1), P(2), L(3), L(4), L(5), L(6), L(7))
+ENTRY(maxpool_grad, "ppplll", P(0), P(1), P(2), L(3), L(4), L(5))
+ENTRY(conv_direct, "ppppllllllllll",
+      P(0), P(1), P(2), P(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11), L(12), L(13))
+ENTRY(col2im2d, "pplllllllllllll",
+      P(0), P(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11), L(12), L(13),
+      L(14))
+ENTRY(lstm_forward, "pppppppppllpl",
+      P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), L(9), L(10), P(11), L(12))
+ENTRY(lstm_backward, "pppppppppppllpl",
+      P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10), L(11), L(12), P(13),
+      L(14))
+ENTRY(sgd_step, "ppplddddlll",
+      P(0), P(1), P(2), L(3), D(4), D(5), D(6), D(7), L(8), L(9), L(10))
+ENTRY(adam_step, "pppppldddddlldd",
+      P(0), P(1), P(2), P(3), P(4), L(5), D(6), D(7), D(8), D(9), D(10), L(11), L(12), D(13),
+      D(14))
+
+static PyMethodDef methods[] = {
+    METHOD(wino_input),
+    METHOD(wino_output),
+    METHOD(wino_grad),
+    METHOD(wino_filter),
+    METHOD(wino_filter_grad),
+    METHOD(norm_forward),
+    METHOD(norm_backward),
+    METHOD(affine_forward),
+    METHOD(affine_backward),
+    METHOD(layer_norm_forward),
+    METHOD(layer_norm_backward),
+    METHOD(gelu_forward),
+    METHOD(gelu_backward),
+    METHOD(softmax_forward),
+    METHOD(softmax_backward),
+    METHOD(relu_forward),
+    METHOD(relu_backward),
+    METHOD(maxpool2x2),
+    METHOD(maxpool_grad),
+    METHOD(conv_direct),
+    METHOD(col2im2d),
+    METHOD(lstm_forward),
+    METHOD(lstm_backward),
+    METHOD(sgd_step),
+    METHOD(adam_step),
+    {NULL, NULL, 0, NULL}};
+
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels",
-                                    "ember's compiled kernels (called through ctypes)", -1, NULL};
+                                    "ember's compiled kernels", -1, methods};
 
 PyMODINIT_FUNC PyInit__ckernels(void) { return PyModule_Create(&module); }

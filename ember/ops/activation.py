@@ -44,13 +44,29 @@ def _softmax_dim(ndim: int, name: str) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+def _rows(x, dim: int) -> bool:
+    """Whether the compiled (log-)softmax takes ``x`` along ``dim``: float32 C order, the
+    last dim, not empty."""
+    return dim == x.ndim - 1 and x.size > 0 and _native.takes(x)
+
+
+def _native_softmax(kernel: str, log: bool, *arrays):
+    out = np.empty_like(arrays[-1])
+    n = out.shape[-1]
+    _native.call(kernel, *arrays, out, out.size // n, n, log)
+    return out
+
+
 class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
         xp = get_xp(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True)) if x.size else x.copy()
-        y = e / e.sum(axis=dim, keepdims=True) if x.size else e
+        if _rows(x, dim):
+            y = _native_softmax("softmax_forward", False, x)
+        else:
+            e = xp.exp(x - x.max(axis=dim, keepdims=True)) if x.size else x.copy()
+            y = e / e.sum(axis=dim, keepdims=True) if x.size else e
         ctx.save_for_backward(y)
         return y
 
@@ -59,6 +75,8 @@ class Softmax(Op):
         (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():  # on arrays: one temporary, the result
             ya, ga = y._data, g._data
+            if _rows(ya, ctx.dim) and _native.takes(ga):
+                return Tensor._make(_native_softmax("softmax_backward", False, ga, ya)), None
             out = ga * ya
             rows = out.sum(axis=ctx.dim, keepdims=True)
             get_xp(out).subtract(ga, rows, out=out)
@@ -74,8 +92,11 @@ class LogSoftmax(Op):
         xp = get_xp(x)
         if not x.size:
             return x.copy()
-        s = x - x.max(axis=dim, keepdims=True)
-        y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        if _rows(x, dim):
+            y = _native_softmax("softmax_forward", True, x)
+        else:
+            s = x - x.max(axis=dim, keepdims=True)
+            y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
@@ -84,6 +105,8 @@ class LogSoftmax(Op):
         (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():  # on arrays: one temporary, the result
             ga = g._data
+            if _rows(y._data, ctx.dim) and _native.takes(ga):
+                return Tensor._make(_native_softmax("softmax_backward", True, ga, y._data)), None
             xp = get_xp(ga)
             out = xp.exp(y._data)
             out *= ga.sum(axis=ctx.dim, keepdims=True)

@@ -37,9 +37,12 @@ def _flat(logp, target):
 def _class_weights(x, t, weight, ignore_index: int) -> tuple:
     """(targets with ignored ones set to 0, per-sample weights with ignored ones 0)."""
     xp = get_xp(x)
+    c = x.shape[1]
+    if t.size and not 0 <= ignore_index < c and 0 <= t.min() and t.max() < c:
+        # the common case, every target a class and none ignored: two reductions
+        return t, (weight[t] if weight is not None else xp.ones(t.shape, x.dtype))
     valid = t != ignore_index
     safe = xp.where(valid, t, 0)
-    c = x.shape[1]
     if valid.any() and (safe.min() < 0 or safe.max() >= c):
         bad = int(safe[(safe < 0) | (safe >= c)][0])
         raise IndexError(f"Target {bad} is out of bounds.")

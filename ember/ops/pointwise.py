@@ -877,7 +877,7 @@ class Frac(Op):
 
 
 # Below this many elements NumPy's one-pass ReLU beats the compiled kernel's call overhead.
-_NATIVE_RELU_MIN = 32768
+_NATIVE_RELU_MIN = 1024
 
 
 class Relu(Op):
