@@ -562,6 +562,45 @@ WIDE void softmax_backward(const float *restrict g, const float *restrict y,
     }
 }
 
+/* Attention's softmax (ember/ops/attention.py), in place on (rows, n) scores: stats[2 r] and
+ * stats[2 r + 1] get row r's max m and sum of exp(s - m), from which attn_weights makes the
+ * same weights again, exp(s - m) / sum; a row of all -inf (a query whose keys are all
+ * masked) becomes zeros, with m = 0 and sum = 1. */
+
+WIDE void attn_softmax(float *restrict s, float *restrict stats, long rows, long n)
+{
+    for (long r = 0; r < rows; r++) {
+        float *restrict sr = s + r * n;
+        float m = sr[0];
+        for (long i = 1; i < n; i++)
+            m = sr[i] > m ? sr[i] : m;
+        if (m == -INFINITY) {
+            for (long i = 0; i < n; i++)
+                sr[i] = 0.0f;
+            stats[2 * r] = 0.0f;
+            stats[2 * r + 1] = 1.0f;
+            continue;
+        }
+        for (long i = 0; i < n; i++)
+            sr[i] = exp_f(sr[i] - m);
+        const float sum = (float)row_sum(sr, n);
+        for (long i = 0; i < n; i++)
+            sr[i] = sr[i] / sum;
+        stats[2 * r] = m;
+        stats[2 * r + 1] = sum;
+    }
+}
+
+WIDE void attn_weights(float *restrict s, const float *restrict stats, long rows, long n)
+{
+    for (long r = 0; r < rows; r++) {
+        float *restrict sr = s + r * n;
+        const float m = stats[2 * r], sum = stats[2 * r + 1];
+        for (long i = 0; i < n; i++)
+            sr[i] = exp_f(sr[i] - m) / sum;
+    }
+}
+
 /* ---- ReLU: y = max(x, 0) keeping NaN (and -0, as PyTorch does); gx = g where y > 0 or y is
  * NaN, else +0 -------------------------------------------------------------------------- */
 
@@ -993,6 +1032,8 @@ ENTRY(gelu_forward, "ppl", P(0), P(1), L(2))
 ENTRY(gelu_backward, "pppl", P(0), P(1), P(2), L(3))
 ENTRY(softmax_forward, "pplll", P(0), P(1), L(2), L(3), L(4))
 ENTRY(softmax_backward, "ppplll", P(0), P(1), P(2), L(3), L(4), L(5))
+ENTRY(attn_softmax, "ppll", P(0), P(1), L(2), L(3))
+ENTRY(attn_weights, "ppll", P(0), P(1), L(2), L(3))
 ENTRY(relu_forward, "ppl", P(0), P(1), L(2))
 ENTRY(relu_backward, "pppl", P(0), P(1), P(2), L(3))
 ENTRY(maxpool2x2, "ppplllll", P(0), P(1), P(2), L(3), L(4), L(5), L(6), L(7))
@@ -1029,6 +1070,8 @@ static PyMethodDef methods[] = {
     METHOD(gelu_backward),
     METHOD(softmax_forward),
     METHOD(softmax_backward),
+    METHOD(attn_softmax),
+    METHOD(attn_weights),
     METHOD(relu_forward),
     METHOD(relu_backward),
     METHOD(maxpool2x2),

@@ -82,24 +82,44 @@ def test_sdpa_plain_scale_and_batch_dims(dtype):
     check(_sdpa(), q[0, 0], k[0, 0], v[0, 0], **TOL[dtype])  # 2-D inputs
 
 
-def test_sdpa_masks():
-    q, k, v = rand(2, 3, 4, 5), rand(2, 3, 6, 5, seed=1), rand(2, 3, 6, 5, seed=2)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])  # float32: compiled softmax
+def test_sdpa_masks(dtype):
+    q, k, v = (rand(2, 3, 4, 5, dtype=dtype), rand(2, 3, 6, 5, dtype=dtype, seed=1),
+               rand(2, 3, 6, 5, dtype=dtype, seed=2))
     bool_mask = rand(4, 6, dtype=np.bool_, seed=3)
     bool_mask[:, 0] = True
+    tol = TOL[dtype]
     check(lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(
-        q, k, v, attn_mask=t.from_numpy(bool_mask)), q, k, v)
-    check(_sdpa(), q, k, v, rand(2, 1, 4, 6, seed=4), grad=True)  # float mask gets a grad
-    check(_sdpa(is_causal=True), q, k, v)  # L < S: top-left aligned
-    check(_sdpa(is_causal=True), k, q, q)  # L > S
-    check(_sdpa(dropout_p=0.0), q, k, v)
+        q, k, v, attn_mask=t.from_numpy(bool_mask)), q, k, v, **tol)
+    check(_sdpa(), q, k, v, rand(2, 1, 4, 6, dtype=dtype, seed=4), grad=True,
+          **tol)  # float mask gets a grad
+    check(_sdpa(is_causal=True), q, k, v, **tol)  # L < S: top-left aligned
+    check(_sdpa(is_causal=True), k, q, q, **tol)  # L > S
+    check(_sdpa(dropout_p=0.0), q, k, v, **tol)
 
 
-def test_sdpa_fully_masked_rows_give_zero():
-    q, k, v = rand(1, 3, 4), rand(1, 5, 4, seed=1), rand(1, 5, 4, seed=2)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sdpa_fully_masked_rows_give_zero(dtype):
+    q, k, v = (rand(1, 3, 4, dtype=dtype), rand(1, 5, 4, dtype=dtype, seed=1),
+               rand(1, 5, 4, dtype=dtype, seed=2))
     mask = np.ones((3, 5), dtype=bool)
     mask[1] = False
     check(lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(
-        q, k, v, attn_mask=t.from_numpy(mask)), q, k, v)
+        q, k, v, attn_mask=t.from_numpy(mask)), q, k, v, **TOL[dtype])
+
+
+def test_sdpa_float32_runs_the_compiled_softmax(monkeypatch):
+    from ember import _native
+
+    if _native.kernels() is None:
+        pytest.skip("ember._ckernels not built")
+    calls = []
+    real = _native.call
+    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
+    q = rand(2, 3, 64, 16, dtype=np.float32) * 4  # large scores: the max shift matters
+    check(_sdpa(is_causal=True), q, q * 0.5, rand(2, 3, 64, 16, dtype=np.float32, seed=1),
+          **TOL[np.float32])
+    assert {"attn_softmax", "attn_weights", "softmax_backward"} <= set(calls)
 
 
 def test_sdpa_gqa():

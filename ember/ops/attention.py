@@ -2,8 +2,8 @@
 
 ``scaled_dot_product_attention`` is one op, ``_Attention``: two batched matmuls around a softmax
 computed in place, with the causal or boolean mask added as a constant bias, and a backward of
-five matmuls on arrays.  It saves q, k, v and the softmax's log normalizers, nothing else.  When the
-backward must itself be differentiable (``create_graph=True``) it recomputes the weights from
+five matmuls on arrays.  It saves q, k, v and each softmax row's max and sum, nothing else.
+When the backward must itself be differentiable (``create_graph=True``) it recomputes the weights from
 q and k with ember ops, so double backward works; a float mask that requires grad takes the
 composite path of ember ops.  The softmax gives zeros (not NaN) for a query whose keys are all
 masked, as PyTorch's fused kernels do; the explicit path of multi-head attention with
@@ -17,11 +17,12 @@ import warnings
 import numpy as np
 
 from ember import _dtype as DT
+from ember import _native
 from ember import random as R
 from ember._device import get_xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.ops.activation import softmax
+from ember.ops.activation import _native_softmax, softmax
 from ember.ops.base import Op
 from ember.ops.conv import pad
 from ember.ops.creation import zeros
@@ -111,8 +112,13 @@ def _bias(keep, like: Tensor) -> Tensor:
 
 
 def _np_softmax_(s):
-    """Softmax over the last axis in place; a row of all -inf becomes zeros.  Returns the
-    rows' log normalizers (0 for such a row), from which ``exp(s - lse)`` gives it again."""
+    """Softmax over the last axis in place; a row of all -inf becomes zeros.  Returns each
+    row's (max, sum of exp(s - max)), as (..., 2) (0 and 1 for such a row), from which
+    ``exp(s - max) / sum`` (``_np_weights_``) gives the same weights again."""
+    if s.size and _native.takes(s):
+        stats = np.empty(s.shape[:-1] + (2,), np.float32)
+        _native.call("attn_softmax", s, stats, s.size // s.shape[-1], s.shape[-1])
+        return stats
     xp = get_xp(s)
     m = s.max(axis=-1, keepdims=True)
     dead = xp.isneginf(m)
@@ -125,9 +131,17 @@ def _np_softmax_(s):
     if any_dead:
         total[dead] = 1
     s /= total
-    xp.log(total, out=total)
-    total += m
-    return total
+    return xp.concatenate([m, total], axis=-1)
+
+
+def _np_weights_(s, stats):
+    """The softmax weights again, in place on the recomputed scores ``s``."""
+    if s.size and _native.takes(s, stats):
+        _native.call("attn_weights", s, stats, s.size // s.shape[-1], s.shape[-1])
+        return
+    s -= stats[..., :1]
+    get_xp(s).exp(s, out=s)
+    s /= stats[..., 1:]
 
 
 def _np_scores(q, k, bias, scale):
@@ -144,7 +158,7 @@ class _Attention(Op):
 
     ``bias`` is a constant array (the causal or boolean mask as 0/-inf, or a float mask that
     needs no grad) or None; ``factor`` is the dropout mask already scaled by 1/(1-p), or None.
-    Saved: q, k, v and each row's log normalizer, not the (L, S) weights, which the backward
+    Saved: q, k, v and each row's max and sum, not the (L, S) weights, which the backward
     recomputes with one more batched product (as PyTorch's fused CPU kernel does).
     """
 
@@ -156,15 +170,15 @@ class _Attention(Op):
         xp = get_xp(q)
         ctx.scale = scale
         s = _np_scores(q, k, bias, scale)
-        lse = _np_softmax_(s)
+        stats = _np_softmax_(s)
         out = xp.matmul(s if factor is None else s * factor, v)
         if ctx.needs_input_grad:
-            ctx.save_for_backward(q, k, v, lse, bias, factor)
+            ctx.save_for_backward(q, k, v, stats, bias, factor)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        q, k, v, lse, bias, factor = ctx.saved_tensors
+        q, k, v, stats, bias, factor = ctx.saved_tensors
         scale = ctx.scale
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable backward
             scores = (q * scale).matmul(k.transpose(-2, -1))
@@ -180,8 +194,7 @@ class _Attention(Op):
         ga, qa, ka, va = g._data, q._data, k._data, v._data
         fa = None if factor is None else factor._data
         w = _np_scores(qa, ka, None if bias is None else bias._data, scale)
-        w -= lse._data
-        xp.exp(w, out=w)
+        _np_weights_(w, stats._data)
         need = ctx.needs_input_grad
         dv = None
         if need[2]:
@@ -192,8 +205,11 @@ class _Attention(Op):
         ds = xp.matmul(ga, xp.swapaxes(va, -1, -2))
         if fa is not None:
             ds *= fa
-        ds -= xp.einsum("...j,...j->...", ds, w)[..., None]
-        ds *= w
+        if w.size and _native.takes(ds, w):  # w (ds - rowsum(ds w)) in one pass
+            ds = _native_softmax("softmax_backward", False, ds, w)
+        else:
+            ds -= xp.einsum("...j,...j->...", ds, w)[..., None]
+            ds *= w
         ds *= ds.dtype.type(scale)
         dq = Tensor._make(xp.matmul(ds, ka)) if need[0] else None
         dk = Tensor._make(xp.matmul(xp.swapaxes(ds, -1, -2), qa)) if need[1] else None
