@@ -319,6 +319,7 @@ def _conv_input(xp, g, w, b, spatial, cfg):
         if native:
             _native.call("col2im2d", cols, acc, c, *k, *block[1:], *padded,
                          rows.start * stride[0], *stride, *dil)
+            del cols  # before the next block's product: two never coexist
             continue
         for t, idx in enumerate(product(*(range(kk) for kk in k))):
             if tapwise:
