@@ -57,10 +57,7 @@ def test_special_values_match_the_numpy_path():
 
 
 @pytest.mark.parametrize("shape", [(5,), (16, 64, 512), (3, 7, 11)])
-def test_op_uses_the_kernel_and_matches_torch(monkeypatch, shape):
-    calls = []
-    real = _native.call
-    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
+def test_op_uses_the_kernel_and_matches_torch(kernel_calls, shape):
     x = (np.random.default_rng(2).standard_normal(shape) * 2).astype(np.float32)
     g = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -72,7 +69,7 @@ def test_op_uses_the_kernel_and_matches_torch(monkeypatch, shape):
     # 1e-7 absolute against exact values above
     np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=2e-5, atol=3e-6)
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=2e-5, atol=3e-6)
-    assert calls.count("gelu_forward") == 1 and calls.count("gelu_backward") == 1
+    assert kernel_calls.count("gelu_forward") == 1 and kernel_calls.count("gelu_backward") == 1
 
 
 def test_non_contiguous_and_fallback_agree(monkeypatch):
@@ -85,10 +82,7 @@ def test_non_contiguous_and_fallback_agree(monkeypatch):
     np.testing.assert_allclose(slow, fast, rtol=2e-5, atol=1e-7)
 
 
-def test_relu_bit_for_bit_with_torch(monkeypatch):
-    calls = []
-    real = _native.call
-    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
+def test_relu_bit_for_bit_with_torch(kernel_calls):
     x = np.array([-0.0, 0.0, -1, 1, np.nan, -np.inf, np.inf, 1e-45, -1e-45], np.float32)
     # large enough for the kernel (smaller arrays take NumPy's maximum, whose -0 becomes +0)
     x = np.concatenate([x, np.random.default_rng(5).standard_normal(40000).astype(np.float32)])
@@ -99,7 +93,7 @@ def test_relu_bit_for_bit_with_torch(monkeypatch):
     ty.backward(torch.tensor(g))
     np.testing.assert_array_equal(ey.detach().numpy().view(np.int32), ty.detach().numpy().view(np.int32))
     np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
-    assert calls == ["relu_forward", "relu_backward"]
+    assert kernel_calls == ["relu_forward", "relu_backward"]
 
 
 def test_relu_fallback_for_other_layouts():
@@ -109,17 +103,9 @@ def test_relu_fallback_for_other_layouts():
         np.testing.assert_array_equal(ember.relu(t).numpy(), np.maximum(t.numpy(), 0))
 
 
-def _counting(monkeypatch) -> list:
-    calls = []
-    real = _native.call
-    monkeypatch.setattr(_native, "call", lambda name, *a: calls.append(name) or real(name, *a))
-    return calls
-
-
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape", [(64, 10), (2, 3, 5, 300), (7, 1), (3, 40)])
-def test_softmax_kernels_match_torch(monkeypatch, fn, shape):
-    calls = _counting(monkeypatch)
+def test_softmax_kernels_match_torch(kernel_calls, fn, shape):
     rng = np.random.default_rng(8)
     x = (rng.standard_normal(shape) * 5).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
@@ -130,7 +116,7 @@ def test_softmax_kernels_match_torch(monkeypatch, fn, shape):
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
-    assert calls == ["softmax_forward", "softmax_backward"]
+    assert kernel_calls == ["softmax_forward", "softmax_backward"]
 
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
@@ -145,16 +131,16 @@ def test_softmax_special_rows_match_torch(fn):
 
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
-def test_softmax_other_dims_and_layouts_agree_with_the_kernel(monkeypatch, fn):
+def test_softmax_other_dims_and_layouts_agree_with_the_kernel(kernel_calls, fn):
     x = (np.random.default_rng(9).standard_normal((6, 50)) * 3).astype(np.float32)
     f = getattr(ember.nn.functional, fn)
     fast = f(ember.tensor(x), dim=1).numpy()
-    calls = _counting(monkeypatch)
+    kernel_calls.clear()
     np.testing.assert_allclose(f(ember.tensor(np.ascontiguousarray(x.T)), dim=0).numpy().T,
                                fast, rtol=1e-6, atol=1e-7)  # not the last dim
     view = ember.tensor(np.ascontiguousarray(x.T)).T  # the last dim, not C-ordered
     np.testing.assert_allclose(f(view, dim=1).numpy(), fast, rtol=1e-6, atol=1e-7)
-    assert calls == []
+    assert kernel_calls == []
 
 
 def test_log_softmax_double_backward_matches_torch():

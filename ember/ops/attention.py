@@ -3,9 +3,9 @@
 ``scaled_dot_product_attention`` is one op, ``_Attention``: two batched matmuls around a softmax
 computed in place, with the causal or boolean mask added as a constant bias, and a backward of
 five matmuls on arrays.  It saves q, k, v and each softmax row's max and sum, nothing else.
-When the backward must itself be differentiable (``create_graph=True``) it recomputes the weights from
-q and k with ember ops, so double backward works; a float mask that requires grad takes the
-composite path of ember ops.  The softmax gives zeros (not NaN) for a query whose keys are all
+When the backward must itself be differentiable (``create_graph=True``) it recomputes the
+weights from q and k with ember ops, so double backward works; a float mask that requires grad
+takes the composite path of ember ops.  The softmax gives zeros (not NaN) for a query whose keys are all
 masked, as PyTorch's fused kernels do; the explicit path of multi-head attention with
 ``need_weights=True`` uses the plain softmax and gives NaN there, as PyTorch does.
 """
